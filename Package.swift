@@ -1,0 +1,96 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "tandem",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tandem", targets: ["tandem"]),
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Manifest", targets: ["Manifest"]),
+        .library(name: "Placement", targets: ["Placement"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // libcurl, with typed non-variadic wrappers for curl_easy_setopt/getinfo.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // Docker Engine API client over libcurl and the engine's Unix socket.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // tandem.yaml: parse and validate (pure).
+        .target(
+            name: "Manifest",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // Mode decision, cost model, explanations (pure).
+        .target(
+            name: "Placement",
+            dependencies: ["Manifest"],
+            swiftSettings: swiftSettings
+        ),
+        // The command tree; the executable only calls into it.
+        .target(
+            name: "TandemCLI",
+            dependencies: [
+                "Engine", "Manifest", "Placement",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tandem",
+            dependencies: ["TandemCLI"],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ManifestTests",
+            dependencies: [
+                "Manifest",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlacementTests",
+            dependencies: [
+                "Placement", "Manifest",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TandemCLITests",
+            dependencies: ["TandemCLI"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,51 @@
+// Typed, non-variadic wrappers around libcurl's variadic calls, which Swift
+// cannot call directly. One wrapper per argument type curl accepts.
+#ifndef TANDEM_CCURL_SHIM_H
+#define TANDEM_CCURL_SHIM_H
+
+#include <curl/curl.h>
+#include <sys/types.h>
+
+static inline CURLcode tandem_easy_setopt_long(CURL *h, CURLoption o, long v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode tandem_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode tandem_easy_setopt_string(CURL *h, CURLoption o, const char *v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode tandem_easy_setopt_pointer(CURL *h, CURLoption o, void *v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode tandem_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) {
+    return curl_easy_setopt(h, o, v);
+}
+
+typedef size_t (*tandem_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+static inline CURLcode tandem_easy_setopt_write_function(CURL *h, tandem_data_callback f) {
+    return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f);
+}
+static inline CURLcode tandem_easy_setopt_read_function(CURL *h, tandem_data_callback f) {
+    return curl_easy_setopt(h, CURLOPT_READFUNCTION, f);
+}
+static inline CURLcode tandem_easy_setopt_header_function(CURL *h, tandem_data_callback f) {
+    return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f);
+}
+
+static inline CURLcode tandem_easy_getinfo_long(CURL *h, CURLINFO i, long *v) {
+    return curl_easy_getinfo(h, i, v);
+}
+static inline CURLcode tandem_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) {
+    return curl_easy_getinfo(h, i, v);
+}
+static inline CURLcode tandem_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) {
+    return curl_easy_getinfo(h, i, v);
+}
+
+static inline CURLMcode tandem_multi_setopt_long(CURLM *m, CURLMoption o, long v) {
+    return curl_multi_setopt(m, o, v);
+}
+
+#endif
