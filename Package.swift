@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "Placement", targets: ["Placement"]),
+        .library(name: "TandemLambdaRuntime", targets: ["TandemLambdaRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,6 +65,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A tiny client of the AWS Lambda Runtime API for Swift functions that run
+        // in images built FROM scratch: no Foundation networking, no NIO.
+        .target(
+            name: "TandemLambdaRuntime",
+            swiftSettings: swiftSettings
+        ),
+        // Example function images (built statically by each image's prebuild).
+        .executableTarget(
+            name: "echo-function",
+            dependencies: ["TandemLambdaRuntime"],
+            path: "images/echo-function/Sources",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "EngineTests",
             dependencies: ["Engine"],
@@ -84,6 +99,11 @@ let package = Package(
                 "Placement", "Manifest",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TandemLambdaRuntimeTests",
+            dependencies: ["TandemLambdaRuntime"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,3 @@
+import TandemLambdaRuntime
+
+print("echo-function: runtime API \(LambdaRuntimeAPI.version)")
