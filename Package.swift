@@ -49,6 +49,11 @@ let package = Package(
             dependencies: ["Manifest"],
             swiftSettings: swiftSettings
         ),
+        // Function mode: environments, the Runtime API, the invoke path.
+        .target(
+            name: "FunctionMode",
+            swiftSettings: swiftSettings
+        ),
         // The command tree; the executable only calls into it.
         .target(
             name: "TandemCLI",
@@ -99,6 +104,11 @@ let package = Package(
                 "Placement", "Manifest",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FunctionModeTests",
+            dependencies: ["FunctionMode"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
