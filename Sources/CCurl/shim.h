@@ -48,4 +48,14 @@ static inline CURLMcode tandem_multi_setopt_long(CURLM *m, CURLMoption o, long v
     return curl_multi_setopt(m, o, v);
 }
 
+/* Macro constants Swift does not import (they are expressions of other macros). */
+static inline long tandem_global_all(void) { return CURL_GLOBAL_ALL; }
+static inline int tandem_pause_cont(void) { return CURLPAUSE_CONT; }
+static inline size_t tandem_readfunc_pause(void) { return CURL_READFUNC_PAUSE; }
+static inline size_t tandem_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
+static inline size_t tandem_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+
+/* The CURLMsg union member for a finished transfer. */
+static inline CURLcode tandem_msg_result(const CURLMsg *m) { return m->data.result; }
+
 #endif
