@@ -23,9 +23,10 @@ public struct Diagnostic: Hashable, Sendable, Comparable, CustomStringConvertibl
         self.hint = hint
     }
 
-    /// `FILE:LINE:COL: key.path: message`, then `  hint: ...` on a second line when there is a hint.
+    /// `FILE:LINE:COL: key.path: message` (`FILE message` for the whole file), then `  hint: ...` on a second line when there is a hint.
     public var description: String {
-        var text = line > 0 ? "\(file):\(line):\(column): " : "\(file): "
+        // A problem with the whole file reads as a sentence about it: "tandem.yaml is empty: ...".
+        var text = line > 0 ? "\(file):\(line):\(column): " : "\(file) "
         if !keyPath.isEmpty { text += "\(keyPath): " }
         text += message
         if let hint { text += "\n  hint: \(hint)" }
