@@ -42,11 +42,14 @@ struct PartialWorkload {
     var streaming: Located<Bool>?
     /// Where `traffic:` was written, when it was.
     var traffic: Located<Void>?
+    /// Keys written, even when their value was refused (so "missing" is not reported for them).
+    var written: Set<String> = []
 
     /// `self` over `defaults`: values written here win; `env` and the nested
     /// mappings (`concurrency`, `replicas`, `health`, `traffic`) merge key by key.
     func applying(defaults: PartialWorkload) -> PartialWorkload {
         var merged = self
+        merged.written.formUnion(defaults.written)
         if image == nil && build == nil {
             merged.image = defaults.image
             merged.build = defaults.build
@@ -167,6 +170,7 @@ struct ManifestBuilder {
     func partialWorkload(_ fields: [Field]) -> PartialWorkload {
         var p = PartialWorkload()
         for field in fields {
+            p.written.insert(field.key)
             switch field.key {
             case "image": p.image = reader.string(field, what: "an image reference such as thumb:latest")
             case "build": p.build = parseBuild(field)

@@ -51,7 +51,7 @@ public enum ManifestParser {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            return .failure(ManifestErrors([diagnostic(for: error, fileName: fileName)]))
+            return .failure(ManifestErrors([diagnostic(for: error, fileName: fileName, text: text)]))
         } catch {
             return whole("is not valid YAML: \(error)")
         }
@@ -130,22 +130,48 @@ public enum ManifestParser {
         (scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))) || scalar == "-" || scalar == "_"
     }
 
-    static func diagnostic(for error: YamlError, fileName: String) -> Diagnostic {
-        func make(_ mark: Mark?, _ message: String) -> Diagnostic {
-            Diagnostic(file: fileName, line: mark?.line ?? 0, column: mark?.column ?? 0, keyPath: "", message: message)
+    static func diagnostic(for error: YamlError, fileName: String, text: String) -> Diagnostic {
+        func make(_ mark: Mark?, _ message: String, hint: String? = nil) -> Diagnostic {
+            make(line: mark?.line ?? 0, column: mark?.column ?? 0, message, hint: hint)
+        }
+        func make(line: Int, column: Int, _ message: String, hint: String? = nil) -> Diagnostic {
+            Diagnostic(file: fileName, line: line, column: column, keyPath: "", message: message, hint: hint)
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        func character(at mark: Mark) -> Unicode.Scalar? {
+            guard mark.line >= 1, mark.line <= lines.count else { return nil }
+            let scalars = Array(lines[mark.line - 1].unicodeScalars)
+            return mark.column >= 1 && mark.column <= scalars.count ? scalars[mark.column - 1] : nil
         }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             var message = "YAML syntax error: \(problem)"
-            if let context {
+            if let context, (context.mark.line, context.mark.column) != (mark.line, mark.column) {
                 message += " (\(context.text) at \(context.mark.line):\(context.mark.column))"
             }
-            return make(mark, message)
+            let hint = character(at: mark) == "\t" ? "indent with spaces: YAML does not allow tabs for indentation" : nil
+            return make(mark, message, hint: hint)
         case let .reader(problem, offset, _, _):
             return make(nil, "is not UTF-8 text: \(problem)" + (offset.map { " at byte \($0)" } ?? ""))
         case let .duplicatedKeysInMapping(duplicates, context):
+            // Yams gives the first occurrence; point at the repeat, written at the same column below it.
+            let first = context.mark
+            let key = duplicates.first ?? ""
+            for index in first.line..<lines.count {
+                let scalars = Array(lines[index].unicodeScalars)
+                let column = first.column - 1
+                guard scalars.count > column, scalars[..<column].allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
+                var rest = String(String.UnicodeScalarView(scalars[column...]))
+                if rest.hasPrefix("\"\(key)\"") || rest.hasPrefix("'\(key)'") { rest = String(rest.dropFirst(key.count + 2)) }
+                else if rest.hasPrefix(key) { rest = String(rest.dropFirst(key.count)) }
+                else { continue }
+                if rest.trimmingASCIISpaces().hasPrefix(":") {
+                    return make(line: index + 1, column: first.column,
+                                "duplicate key \"\(key)\" (first written at line \(first.line))")
+                }
+            }
             let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            return make(context.mark, "duplicate key \(keys) in one mapping")
+            return make(first, "duplicate key \(keys) in one mapping")
         case .memory:
             return make(nil, "is too large to parse")
         default:

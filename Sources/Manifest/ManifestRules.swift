@@ -16,11 +16,13 @@ extension ManifestBuilder {
             reader.error(at: spot(later, later), "give `image:` or `build:`, not both")
         case let (image?, nil): source = .image(image.value)
         case let (nil, build?): source = .build(context: build.value.context, dockerfile: build.value.dockerfile)
-        case (nil, nil):
+        case (nil, nil) where p.written.isDisjoint(with: ["image", "build"]):
             reader.error(at: field.keyNode, field.keyPath, "missing `image:` or `build:`",
                          hint: "add build: images/\(name) (a folder with a Dockerfile) or image: NAME:TAG")
+        case (nil, nil): break
         }
         guard let contract = p.contract else {
+            if p.written.contains("contract") { return nil }
             reader.error(at: field.keyNode, field.keyPath, "missing `contract:` (lambda, http or command)")
             return nil
         }
