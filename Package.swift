@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libcurl, with typed non-variadic wrappers for curl_easy_setopt/getinfo.
@@ -52,6 +53,14 @@ let package = Package(
         // Function mode: environments, the Runtime API, the invoke path.
         .target(
             name: "FunctionMode",
+            dependencies: [
+                "Engine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The command tree; the executable only calls into it.
@@ -108,7 +117,11 @@ let package = Package(
         ),
         .testTarget(
             name: "FunctionModeTests",
-            dependencies: ["FunctionMode"],
+            dependencies: [
+                "FunctionMode", "Engine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

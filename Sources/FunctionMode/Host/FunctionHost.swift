@@ -1,0 +1,438 @@
+import Engine
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+/// Runs functions: carries out the decisions of ``FleetState`` with the engine
+/// (containers) and the Runtime API server (one endpoint per environment), and
+/// feeds back what happened. Invocations come in through ``invoke(_:payload:clientContext:)``.
+public final class FunctionHost: RuntimeAPIDelegate, Sendable {
+    struct Call: Sendable {
+        let function: String
+        let payload: ByteBuffer
+        let clientContext: String?
+        let arrivedAt: ContinuousClock.Instant
+        let continuation: CheckedContinuation<InvocationResult, Never>
+        var deliveredAt: ContinuousClock.Instant?
+        var environment: EnvironmentID?
+        var initDuration: Duration?
+    }
+
+    struct Environment: Sendable {
+        let function: String
+        var endpoint: RuntimeEndpoint?
+        var containerID: String?
+        var waiter: NextWaiter?
+        var paused = false
+        /// Set when the fleet destroys it before its container exists.
+        var destroyRequested = false
+    }
+
+    struct Core: Sendable {
+        var fleet: FleetState
+        var definitions: [String: FunctionDefinition] = [:]
+        var calls: [InvocationID: Call] = [:]
+        var environments: [EnvironmentID: Environment] = [:]
+    }
+
+    public let engine: EngineClient
+    public let settings: FunctionHostSettings
+    private let runtimeHost: String
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let core: Mutex<Core>
+    private let doorbell = Doorbell()
+    private let server = NIOLockedValueBox<RuntimeAPIServer?>(nil)
+
+    /// - Parameters:
+    ///   - runtimeHost: the address environments reach the controller at (the
+    ///     bridge network's gateway, from ``EngineClient`` network inspect).
+    public init(engine: EngineClient, runtimeHost: String, group: any EventLoopGroup,
+                settings: FunctionHostSettings = FunctionHostSettings(),
+                logger: Logger = Logger(label: "tandem.function")) {
+        self.engine = engine
+        self.settings = settings
+        self.runtimeHost = runtimeHost
+        self.group = group
+        self.logger = logger
+        let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        self.core = Mutex(Core(fleet: FleetState(globalLimit: settings.globalConcurrency, environmentPrefix: prefix)))
+    }
+
+    private var runtimeServer: RuntimeAPIServer {
+        server.withLockedValue { existing in
+            if let existing { return existing }
+            let created = RuntimeAPIServer(group: group, host: runtimeHost, delegate: self)
+            existing = created
+            return created
+        }
+    }
+
+    // MARK: - Functions
+
+    /// Adds or updates a function. Provisioned environments start at once.
+    public func deploy(_ definition: FunctionDefinition) {
+        let actions = core.withLock { core in
+            core.definitions[definition.name] = definition
+            return core.fleet.configure(definition.name, settings.poolSettings(for: definition), now: .now)
+        }
+        perform(actions)
+    }
+
+    /// Removes a function: its environments are destroyed.
+    public func undeploy(_ name: String) {
+        let actions = core.withLock { core in
+            core.definitions[name] = nil
+            return core.fleet.remove(name)
+        }
+        perform(actions)
+    }
+
+    public func definition(_ name: String) -> FunctionDefinition? {
+        core.withLock { $0.definitions[name] }
+    }
+
+    public var environmentViews: [FleetState.EnvironmentView] {
+        core.withLock { $0.fleet.environmentViews }
+    }
+
+    /// The container of an environment, once it exists.
+    public func containerID(of env: EnvironmentID) -> String? {
+        core.withLock { $0.environments[env]?.containerID }
+    }
+
+    // MARK: - Invoking
+
+    /// Invokes a function and waits for its outcome. Never throws: every way an
+    /// invocation can end is an ``InvocationOutcome``.
+    public func invoke(_ function: String, payload: ByteBuffer, clientContext: String? = nil) async -> InvocationResult {
+        let id = InvocationID(UUID().uuidString.lowercased())
+        let arrivedAt = ContinuousClock.Instant.now
+        let memory = definition(function)?.memoryMiB ?? 0
+        return await withCheckedContinuation { continuation in
+            let actions = core.withLock { core in
+                core.calls[id] = Call(function: function, payload: payload, clientContext: clientContext,
+                                      arrivedAt: arrivedAt, continuation: continuation)
+                return core.fleet.invoke(id, function: function, now: arrivedAt)
+            }
+            perform(actions)
+        }
+        .withMemory(memory)
+    }
+
+    // MARK: - Time
+
+    /// Runs the timers (timeouts, freezing, reaping) until cancelled; then shuts
+    /// every environment down.
+    public func run() async {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            let deadline = core.withLock { $0.fleet.nextDeadline() }
+            let now = clock.now
+            if let deadline, deadline <= now {
+                let actions = core.withLock { $0.fleet.tick(now: now) }
+                perform(actions)
+                continue
+            }
+            await doorbell.wait(upTo: min(deadline.map { $0 - now } ?? .seconds(1), .seconds(1)))
+        }
+        await shutdown()
+    }
+
+    /// Destroys every environment and fails waiting invocations.
+    public func shutdown() async {
+        let (actions, containers, endpoints) = core.withLock { core in
+            let actions = core.fleet.shutdown()
+            let containers = core.environments.values.compactMap { env in env.containerID.map { ($0, env.paused) } }
+            let endpoints = core.environments.values.compactMap(\.endpoint)
+            return (actions, containers, endpoints)
+        }
+        for action in actions {
+            if case .fail = action { perform([action]) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (id, paused) in containers {
+                group.addTask { await self.removeContainer(id, paused: paused) }
+            }
+        }
+        for endpoint in endpoints { await endpoint.close() }
+    }
+
+    private func wake() { doorbell.ring() }
+
+    // MARK: - Carrying out decisions
+
+    func perform(_ actions: [FleetAction]) {
+        guard !actions.isEmpty else { return }
+        for action in actions {
+            switch action {
+            case .startEnvironment(let function, let env, let type):
+                Task { await self.start(function, env, type) }
+            case .deliver(let id, let env, let cold, let initDuration):
+                deliver(id, to: env, cold: cold, initDuration: initDuration)
+            case .freeze(let env):
+                Task { await self.freeze(env) }
+            case .thaw(let env):
+                Task { await self.thaw(env) }
+            case .destroy(let env, let reason):
+                Task { await self.destroy(env, reason) }
+            case .fail(let id, let failure):
+                finish(id, .failed(failure), finishedAt: .now)
+            case .reject(let id, let rejection):
+                finish(id, .rejected(rejection), finishedAt: .now)
+            }
+        }
+        wake()
+    }
+
+    private func start(_ function: String, _ env: EnvironmentID, _ type: InitializationType) async {
+        guard let definition = definition(function) else {
+            let actions = core.withLock { $0.fleet.environmentFailedToStart(env, message: "function \(function) was removed") }
+            return perform(actions)
+        }
+        core.withLock { $0.environments[env] = Environment(function: function) }
+        do {
+            let endpoint = try await runtimeServer.openEndpoint(for: env)
+            core.withLock { $0.environments[env]?.endpoint = endpoint }
+            let spec = EnvironmentContainer.spec(
+                definition, runtimeAPI: endpoint.address, environment: env, initialization: type,
+                settings: settings, date: Self.logStreamDate())
+            let created = try await engine.createContainer(spec, name: "tandem-\(function)-\(env.rawValue)")
+            let destroyEarly = core.withLock { core -> Bool in
+                core.environments[env]?.containerID = created.id
+                return core.environments[env]?.destroyRequested ?? true
+            }
+            // Watch for the container's end before starting it, so no exit is missed.
+            let exit = Task { try await self.engine.waitContainer(created.id, condition: .nextExit) }
+            if destroyEarly {
+                exit.cancel()
+                await removeContainer(created.id, paused: false)
+                return environmentGone(env, exitCode: 137, outOfMemory: false)
+            }
+            try await engine.startContainer(created.id)
+            Task { await self.watch(env, containerID: created.id, exit: exit) }
+        } catch {
+            logger.warning("environment failed to start", metadata: ["function": "\(function)", "env": "\(env)", "error": "\(error)"])
+            let (containerID, endpoint) = core.withLock { core in
+                (core.environments[env]?.containerID, core.environments.removeValue(forKey: env)?.endpoint)
+            }
+            if let containerID { await removeContainer(containerID, paused: false) }
+            await endpoint?.close()
+            let actions = core.withLock { $0.fleet.environmentFailedToStart(env, message: "\(error)") }
+            perform(actions)
+        }
+    }
+
+    private func watch(_ env: EnvironmentID, containerID: String, exit: Task<ContainerWaitResponse, any Error>) async {
+        var exitCode = 137
+        if let result = try? await exit.value { exitCode = result.statusCode }
+        let outOfMemory = (try? await engine.inspectContainer(containerID).state.oomKilled) ?? false
+        await removeContainer(containerID, paused: false)
+        environmentGone(env, exitCode: exitCode, outOfMemory: outOfMemory)
+    }
+
+    private func environmentGone(_ env: EnvironmentID, exitCode: Int, outOfMemory: Bool) {
+        let (actions, endpoint) = core.withLock { core in
+            let endpoint = core.environments.removeValue(forKey: env)?.endpoint
+            return (core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now), endpoint)
+        }
+        if let endpoint { Task { await endpoint.close() } }
+        perform(actions)
+    }
+
+    private func deliver(_ id: InvocationID, to env: EnvironmentID, cold: Bool, initDuration: Duration?) {
+        let now = ContinuousClock.Instant.now
+        let prepared = core.withLock { core -> (NextWaiter, NextEvent)? in
+            guard var call = core.calls[id], let waiter = core.environments[env]?.waiter,
+                  let definition = core.definitions[call.function]
+            else { return nil }
+            call.deliveredAt = now
+            call.environment = env
+            call.initDuration = cold ? initDuration : nil
+            core.calls[id] = call
+            core.environments[env]?.waiter = nil
+            let deadline = Int64((Date().timeIntervalSince1970 * 1000).rounded()) + definition.timeout.milliseconds
+            let event = NextEvent(
+                requestID: id.rawValue, deadlineEpochMilliseconds: deadline,
+                functionArn: definition.arn(region: settings.region, account: settings.account),
+                traceID: Self.traceID(), clientContext: call.clientContext, payload: call.payload)
+            return (waiter, event)
+        }
+        guard let (waiter, event) = prepared else {
+            logger.error("no parked runtime to deliver to", metadata: ["env": "\(env)", "request": "\(id)"])
+            return
+        }
+        if !waiter.deliver(event) {
+            logger.warning("runtime connection closed before delivery", metadata: ["env": "\(env)", "request": "\(id)"])
+        }
+    }
+
+    private func freeze(_ env: EnvironmentID) async {
+        guard let containerID = containerID(of: env) else {
+            return perform(core.withLock { $0.fleet.freezeFailed(env, now: .now) })
+        }
+        let paused = await retrying { try await self.engine.pauseContainer(containerID) }
+        let actions = core.withLock { core in
+            if paused { core.environments[env]?.paused = true }
+            return paused ? core.fleet.frozen(env) : core.fleet.freezeFailed(env, now: .now)
+        }
+        perform(actions)
+    }
+
+    private func thaw(_ env: EnvironmentID) async {
+        guard let containerID = containerID(of: env) else {
+            return perform(core.withLock { $0.fleet.thawFailed(env, now: .now) })
+        }
+        let thawed = await retrying { try await self.engine.unpauseContainer(containerID) }
+        let actions = core.withLock { core in
+            if thawed { core.environments[env]?.paused = false }
+            return thawed ? core.fleet.thawed(env, now: .now) : core.fleet.thawFailed(env, now: .now)
+        }
+        perform(actions)
+    }
+
+    private func destroy(_ env: EnvironmentID, _ reason: DestroyReason) async {
+        let target = core.withLock { core -> (String, Bool)? in
+            guard let record = core.environments[env] else { return nil }
+            guard let containerID = record.containerID else {
+                core.environments[env]?.destroyRequested = true
+                return nil
+            }
+            return (containerID, record.paused)
+        }
+        guard let (containerID, paused) = target else { return }
+        logger.debug("destroying environment", metadata: ["env": "\(env)", "reason": "\(reason)"])
+        // The watcher sees the exit, removes the container and reports it.
+        if paused { _ = await retrying { try await self.engine.unpauseContainer(containerID) } }
+        do {
+            try await engine.killContainer(containerID)
+        } catch {
+            // Already stopped: the watcher reports it.
+        }
+    }
+
+    private func removeContainer(_ id: String, paused: Bool) async {
+        if paused { _ = await retrying { try await self.engine.unpauseContainer(id) } }
+        do {
+            try await engine.removeContainer(id, force: true)
+        } catch let error as EngineError where error.code == .notFound {
+        } catch {
+            logger.warning("could not remove container", metadata: ["container": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Docker 20.10 sometimes gets its own pause state wrong when pause and
+    /// unpause follow each other closely: check and retry a few times.
+    private func retrying(_ operation: @Sendable () async throws -> Void) async -> Bool {
+        for attempt in 0..<4 {
+            do {
+                try await operation()
+                return true
+            } catch let error as EngineError where error.code == .conflict || error.code == .server {
+                if attempt < 3 { try? await Task.sleep(for: .milliseconds(2 << attempt)) }
+            } catch {
+                return false
+            }
+        }
+        return false
+    }
+
+    private func finish(_ id: InvocationID, _ outcome: InvocationOutcome, finishedAt: ContinuousClock.Instant) {
+        guard let call = core.withLock({ $0.calls.removeValue(forKey: id) }) else { return }
+        let result = InvocationResult(
+            requestID: id, function: call.function, outcome: outcome, environment: call.environment,
+            duration: call.deliveredAt.map { finishedAt - $0 }, initDuration: call.initDuration,
+            totalDuration: finishedAt - call.arrivedAt, memorySizeMiB: 0)
+        call.continuation.resume(returning: result)
+    }
+
+    // MARK: - RuntimeAPIDelegate
+
+    public func runtimeRequestedNext(_ env: EnvironmentID, waiter: NextWaiter) {
+        let actions = core.withLock { core -> [FleetAction] in
+            guard core.environments[env] != nil else { return [] }
+            core.environments[env]?.waiter = waiter
+            return core.fleet.runtimeRequestedNext(env, now: .now)
+        }
+        perform(actions)
+        wake()
+    }
+
+    public func runtimeAbandonedNext(_ env: EnvironmentID, waiter: NextWaiter) {
+        core.withLock { core in
+            if core.environments[env]?.waiter === waiter {
+                core.environments[env]?.waiter = nil
+                core.fleet.runtimeAbandonedNext(env)
+            }
+        }
+    }
+
+    public func runtimeResponded(_ env: EnvironmentID, requestID: String, body: ByteBuffer) -> RuntimeCallVerdict {
+        settle(env, requestID: requestID, outcome: .response(body))
+    }
+
+    public func runtimeReportedError(_ env: EnvironmentID, requestID: String, error: RuntimeErrorReport) -> RuntimeCallVerdict {
+        settle(env, requestID: requestID, outcome: .functionError(error))
+    }
+
+    public func runtimeSentTooMuch(_ env: EnvironmentID, requestID: String, bytes: Int) {
+        _ = settle(env, requestID: requestID, outcome: .responseTooLarge(bytes: bytes))
+    }
+
+    public func runtimeReportedInitError(_ env: EnvironmentID, error: RuntimeErrorReport) -> RuntimeCallVerdict {
+        let actions = core.withLock { core -> [FleetAction]? in
+            guard core.environments[env] != nil else { return nil }
+            return core.fleet.runtimeInitFailed(env, errorType: error.errorType, message: error.errorMessage)
+        }
+        guard let actions else { return .forbidden }
+        perform(actions)
+        return .accepted
+    }
+
+    private func settle(_ env: EnvironmentID, requestID: String, outcome: InvocationOutcome) -> RuntimeCallVerdict {
+        let now = ContinuousClock.Instant.now
+        let verdict = core.withLock { $0.fleet.runtimeFinished(InvocationID(requestID), in: env, now: now) }
+        if verdict == .accepted {
+            finish(InvocationID(requestID), outcome, finishedAt: now)
+            wake()
+        }
+        return verdict
+    }
+
+    // MARK: - Helpers
+
+    static func logStreamDate() -> String {
+        let date = Date()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d/%02d/%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+    }
+
+    /// An X-Ray style trace header, as Lambda passes one to every invocation.
+    static func traceID() -> String {
+        let epoch = String(UInt64(Date().timeIntervalSince1970), radix: 16)
+        let random = (0..<3).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }
+            .map { String(repeating: "0", count: 8 - $0.count) + $0 }.joined()
+        let parent = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return "Root=1-\(epoch)-\(random);Parent=\(String(repeating: "0", count: 16 - parent.count) + parent);Sampled=0"
+    }
+}
+
+extension InvocationResult {
+    func withMemory(_ memory: Int) -> InvocationResult {
+        var copy = self
+        copy.memorySizeMiB = memory
+        return copy
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    }
+}
