@@ -96,3 +96,30 @@ struct RequestEncodingTests {
         #expect(context.remainingTime <= .milliseconds(3_000))
     }
 }
+
+@Suite("/etc/hosts fallback")
+struct HostsFileTests {
+    static let hosts = """
+        127.0.0.1\tlocalhost
+        ::1\tlocalhost ip6-localhost ip6-loopback
+        # 10.0.0.9 commented
+        172.17.0.1 Host.Docker.Internal   gateway # the bridge
+        172.17.0.5\t7f3a9c
+        """
+
+    @Test("names resolve to the first line that lists them", arguments: [
+        ("host.docker.internal", "172.17.0.1"),
+        ("gateway", "172.17.0.1"),
+        ("ip6-loopback", "::1"),
+        ("localhost", "127.0.0.1"),
+        ("7f3a9c", "172.17.0.5"),
+    ])
+    func found(name: String, address: String) {
+        #expect(HostsFile.address(of: name, inHostsText: Self.hosts) == address)
+    }
+
+    @Test("unknown and commented names do not resolve", arguments: ["commented", "10.0.0.9", "the", "bridge", "nope"])
+    func notFound(name: String) {
+        #expect(HostsFile.address(of: name, inHostsText: Self.hosts) == nil)
+    }
+}

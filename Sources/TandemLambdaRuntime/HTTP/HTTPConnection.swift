@@ -114,9 +114,15 @@ final class HTTPConnection {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = SocketConstants.stream
-        hints.ai_flags = AI_ADDRCONFIG
         var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(endpoint.host, endpoint.port, &hints, &list)
+        var status = getaddrinfo(endpoint.host, endpoint.port, &hints, &list)
+        if status != 0, let address = HostsFile.address(of: endpoint.host) {
+            // A static glibc binary in a FROM scratch image has no NSS modules,
+            // so getaddrinfo cannot read /etc/hosts (where the engine puts
+            // --add-host names such as host.docker.internal): read it here.
+            hints.ai_flags = AI_NUMERICHOST
+            status = getaddrinfo(address, endpoint.port, &hints, &list)
+        }
         guard status == 0, let first = list else {
             let reason = status == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(status))
             throw LambdaRuntimeError(.connectionFailed, "cannot resolve \(endpoint.host): \(reason)")
@@ -202,6 +208,38 @@ extension LambdaRuntimeError {
     /// An error for a failed C call, naming the call and errno.
     static func posix(_ call: String, _ errorNumber: Int32, code: Code = .io) -> LambdaRuntimeError {
         LambdaRuntimeError(code, "\(call) failed: \(String(cString: strerror(errorNumber))) (errno \(errorNumber))")
+    }
+}
+
+/// Name lookups in `/etc/hosts`, for when getaddrinfo cannot do them.
+enum HostsFile {
+    static func address(of name: String, path: String = "/etc/hosts") -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = posixClose(fd) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while contents.count < 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            contents.append(contentsOf: chunk[0..<count])
+        }
+        return address(of: name, inHostsText: String(decoding: contents, as: UTF8.self))
+    }
+
+    /// The first address whose line names `name` (case-insensitive).
+    static func address(of name: String, inHostsText text: String) -> String? {
+        let wanted = name.lowercased()
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let content = line.prefix { $0 != "#" }
+            let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2 else { continue }
+            if fields.dropFirst().contains(where: { $0.lowercased() == wanted }) {
+                return String(fields[0])
+            }
+        }
+        return nil
     }
 }
 
