@@ -75,7 +75,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "tandem",
-            dependencies: ["TandemCLI"],
+            dependencies: [
+                "TandemCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
 

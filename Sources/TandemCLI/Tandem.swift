@@ -2,6 +2,7 @@ import ArgumentParser
 
 /// The root of tandem's command tree. The `tandem` executable only calls
 /// `Tandem.main()`, so every command can be exercised from tests.
+@available(macOS 15, *)
 public struct Tandem: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "tandem",
