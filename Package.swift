@@ -88,6 +88,16 @@ let package = Package(
             name: "TandemLambdaRuntime",
             swiftSettings: swiftSettings
         ),
+        // Measurements for the scripts in bench/ (each prints JSON).
+        .executableTarget(
+            name: "tandem-bench",
+            dependencies: [
+                "Engine", "FunctionMode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/TandemBench",
+            swiftSettings: swiftSettings
+        ),
         // Example function images (built statically by each image's prebuild).
         .executableTarget(
             name: "echo-function",
