@@ -32,6 +32,7 @@ public enum LambdaRuntime {
     /// is posted to `/runtime/init/error` and the process exits with status 1.
     public static func run(initializer: () throws -> Handler) -> Never {
         StandardStreams.lineBufferStandardOutput()
+        exitOnTermination()
         do {
             let endpoint = try endpointFromEnvironment()
             try runLoop(endpoint: endpoint, initializer: initializer)
@@ -41,6 +42,14 @@ public enum LambdaRuntime {
             StandardStreams.flush()
             exit(1)
         }
+    }
+
+    /// Exits at once on SIGTERM. As PID 1 in a container the process would
+    /// otherwise ignore it (the kernel drops default-action signals to PID 1),
+    /// and every stop would wait out the engine's stop timeout. An initializer
+    /// that needs a graceful shutdown can install its own handler.
+    static func exitOnTermination() {
+        signal(SIGTERM) { _ in _exit(0) }
     }
 
     /// `AWS_LAMBDA_RUNTIME_API` from the environment.

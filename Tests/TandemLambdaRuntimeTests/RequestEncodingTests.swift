@@ -123,3 +123,25 @@ struct HostsFileTests {
         #expect(HostsFile.address(of: name, inHostsText: Self.hosts) == nil)
     }
 }
+
+/// Compile-time check that both spellings from the documentation resolve
+/// without ambiguity (never run: `run` does not return).
+enum PublicAPIShapes {
+    struct Input: Decodable { var name: String }
+    struct Output: Encodable { var greeting: String }
+
+    static func bytes() -> Never {
+        LambdaRuntime.run { (event: [UInt8], context: LambdaContext) throws -> [UInt8] in event }
+    }
+    static func codable() -> Never {
+        LambdaRuntime.run { (event: Input, context: LambdaContext) throws -> Output in
+            Output(greeting: "hello \(event.name) \(context.requestID)")
+        }
+    }
+    static func withInitializer() -> Never {
+        LambdaRuntime.run(initializer: {
+            let greeting = "hi"
+            return { event, _ in Array(greeting.utf8) + event }
+        })
+    }
+}
