@@ -125,7 +125,7 @@ public enum CostModel {
 public enum ColdStartModel {
     /// The chance that a request meets a cold start.
     public static func probability(
-        ratePerSecond: Double, idleReapSeconds: Double, pattern: TrafficPattern, burstFactor: Double
+        ratePerSecond: Double, idleReapSeconds: Double, pattern: Traffic.Pattern, burstFactor: Double
     ) -> Double {
         let effectiveRate = pattern == .bursty ? ratePerSecond / max(burstFactor, 1) : ratePerSecond
         return min(1, max(0, Foundation.exp(-effectiveRate * idleReapSeconds)))
@@ -133,7 +133,7 @@ public enum ColdStartModel {
 
     /// Environments busy at once at the peak.
     public static func peakConcurrency(
-        ratePerSecond: Double, durationSeconds: Double, pattern: TrafficPattern, burstFactor: Double
+        ratePerSecond: Double, durationSeconds: Double, pattern: Traffic.Pattern, burstFactor: Double
     ) -> Double {
         let mean = ratePerSecond * durationSeconds
         return pattern == .bursty ? max(max(burstFactor, 1), mean) : mean

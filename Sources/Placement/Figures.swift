@@ -24,7 +24,8 @@ public struct Figures: Sendable, Hashable, Codable {
     /// Function mode with provisioned concurrency.
     public struct Provisioned: Sendable, Hashable, Codable {
         /// Environments kept provisioned on average (autoscaled provisioned
-        /// concurrency: max(declared, 1, peak concurrency / utilisation target)).
+        /// concurrency: max(declared, 1, rate × duration / utilisation target, and
+        /// for bursty traffic the burst factor)).
         public var environments: Double
         /// Environments provisioned at the peak (the above, rounded up).
         public var environmentsAtPeak: Int

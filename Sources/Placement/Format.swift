@@ -2,11 +2,11 @@ import Foundation
 
 /// How figures are written in reasons, tables and explanations. Fixed
 /// formats (no locale), so the output is the same on every machine.
-public enum Format {
-    /// `$1.03`; `$0.0042` below a cent so that small costs do not read as zero.
+enum Format {
+    /// `$1.03`; `<$0.01` for a cost under half a cent that is not zero.
     public static func money(_ dollars: Double) -> String {
         guard dollars.isFinite else { return "-" }
-        if dollars != 0 && abs(dollars) < 0.01 { return "$" + String(format: "%.4f", dollars) }
+        if dollars > 0 && dollars < 0.005 { return "<$0.01" }
         return "$" + grouped(String(format: "%.2f", dollars))
     }
 

@@ -59,14 +59,14 @@ public struct PlacementInput: Sendable, Hashable {
         /// Mean time to serve one request, seconds.
         public var meanDurationSeconds: Double?
         /// How the requests are spread over time.
-        public var pattern: TrafficPattern?
+        public var pattern: Traffic.Pattern?
         /// The latency the p99 must stay under, seconds.
         public var latencySLOSeconds: Double?
 
         public init(
             ratePerSecond: Double? = nil,
             meanDurationSeconds: Double? = nil,
-            pattern: TrafficPattern? = nil,
+            pattern: Traffic.Pattern? = nil,
             latencySLOSeconds: Double? = nil
         ) {
             self.ratePerSecond = ratePerSecond
@@ -97,6 +97,9 @@ public struct PlacementInput: Sendable, Hashable {
     /// How long an idle function environment is kept before it is reaped,
     /// seconds; `nil` uses ``PlacementModel/idleReapSeconds``.
     public var idleReapSeconds: Double?
+    /// Runs per second its schedule triggers make; the rate when `traffic`
+    /// gives none.
+    public var scheduledRunsPerSecond: Double
 
     public init(
         name: String,
@@ -110,7 +113,8 @@ public struct PlacementInput: Sendable, Hashable {
         concurrency: Concurrency = Concurrency(),
         replicas: Replicas = Replicas(),
         traffic: TrafficHints = TrafficHints(),
-        idleReapSeconds: Double? = nil
+        idleReapSeconds: Double? = nil,
+        scheduledRunsPerSecond: Double = 0
     ) {
         self.name = name
         self.mode = mode
@@ -124,17 +128,8 @@ public struct PlacementInput: Sendable, Hashable {
         self.replicas = replicas
         self.traffic = traffic
         self.idleReapSeconds = idleReapSeconds
+        self.scheduledRunsPerSecond = scheduledRunsPerSecond
     }
-}
-
-/// How requests are spread over time.
-public enum TrafficPattern: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Independent arrivals at a roughly constant mean rate (a Poisson stream).
-    case steady
-    /// Requests arrive in clumps (see ``ColdStartModel``).
-    case bursty
-    /// Few, isolated requests: a Poisson stream at a low rate.
-    case sparse
 }
 
 /// The traffic placement decides for: from the manifest's hints, or
@@ -148,20 +143,31 @@ public struct Traffic: Sendable, Hashable, Codable {
         case observed
     }
 
+    /// How requests are spread over time.
+    public enum Pattern: String, Sendable, Hashable, CaseIterable, Codable {
+        /// Independent arrivals at a roughly constant mean rate (a Poisson stream).
+        case steady
+        /// Requests arrive in clumps (see ``ColdStartModel``).
+        case bursty
+        /// Few, isolated requests: a Poisson stream at a low rate.
+        case sparse
+    }
+
     /// Mean request rate, requests per second.
     public var ratePerSecond: Double
     /// Mean time to serve one request, seconds.
     public var meanDurationSeconds: Double
-    public var pattern: TrafficPattern
+    public var pattern: Pattern
     public var source: Source
     /// Which of the figures were not given and took a default
-    /// (`"rate"`, `"duration"`, `"pattern"`).
+    /// (`"rate"`: 0 assumed; `"rate-from-schedule"`: the schedules' runs;
+    /// `"duration"`).
     public var assumed: [String]
 
     public init(
         ratePerSecond: Double,
         meanDurationSeconds: Double,
-        pattern: TrafficPattern = .steady,
+        pattern: Pattern = .steady,
         source: Source = .observed,
         assumed: [String] = []
     ) {

@@ -74,13 +74,15 @@ extension PlacementModel {
                 "the load needs \(figures.service.replicasNeeded) replicas but replicas.max is "
                     + "\(figures.service.replicasMax): requests will queue"))
         }
-        if chosen == .function, let reserved = input.concurrency.reserved, reserved > 0,
-           Self.roundedUp(figures.function.peakConcurrency) > reserved
-        {
-            reasons.append(Reason(
-                .limits,
-                "peak concurrency \(Format.number(figures.function.peakConcurrency)) is over reserved "
-                    + "concurrency \(reserved): requests will be throttled"))
+        if chosen.mode == .function, let reserved = input.concurrency.reserved, reserved > 0 {
+            let environments = chosen == .provisioned
+                ? figures.provisioned.environmentsAtPeak : Self.roundedUp(figures.function.peakConcurrency)
+            if environments > reserved {
+                reasons.append(Reason(
+                    .limits,
+                    "\(environments) environments at the peak are over reserved concurrency "
+                        + "\(reserved): requests will be throttled"))
+            }
         }
 
         // Capacity.
@@ -97,6 +99,11 @@ extension PlacementModel {
         // Assumptions.
         if figures.traffic.assumed.contains("rate") {
             reasons.append(Reason(.assumption, "no traffic rate given: assumed 0 req/s"))
+        }
+        if figures.traffic.assumed.contains("rate-from-schedule") {
+            reasons.append(Reason(
+                .assumption,
+                "no traffic rate given: \(Format.number(figures.traffic.ratePerSecond * 86_400)) runs/day from its schedule"))
         }
         if figures.traffic.assumed.contains("duration") {
             reasons.append(Reason(

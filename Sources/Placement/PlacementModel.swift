@@ -91,14 +91,16 @@ public struct PlacementModel: Sendable, Hashable {
     }
 
     /// The traffic to decide for when nothing was observed: the manifest's
-    /// hints, with a rate of 0 and ``defaultMeanDurationSeconds`` where they are missing.
+    /// hints; without a rate, the runs its schedules make (or 0), and without a
+    /// duration, ``defaultMeanDurationSeconds``.
     public func traffic(for input: PlacementInput) -> Traffic {
         var assumed: [String] = []
         let hints = input.traffic
-        if hints.ratePerSecond == nil { assumed.append("rate") }
+        let scheduled = input.scheduledRunsPerSecond.isFinite ? max(input.scheduledRunsPerSecond, 0) : 0
+        if hints.ratePerSecond == nil { assumed.append(scheduled > 0 ? "rate-from-schedule" : "rate") }
         if hints.meanDurationSeconds == nil { assumed.append("duration") }
         return Traffic(
-            ratePerSecond: hints.ratePerSecond ?? 0,
+            ratePerSecond: hints.ratePerSecond ?? scheduled,
             meanDurationSeconds: hints.meanDurationSeconds ?? defaultMeanDurationSeconds,
             pattern: hints.pattern ?? .steady,
             source: .hints,
@@ -211,7 +213,7 @@ public struct PlacementModel: Sendable, Hashable {
             ratePerSecond: rate, durationSeconds: duration, pattern: traffic.pattern, burstFactor: burstFactor)
 
         // Function, provisioned.
-        var environments = peak / provisionedUtilisationTarget
+        var environments = rate * duration / provisionedUtilisationTarget
         if traffic.pattern == .bursty { environments = max(environments, max(burstFactor, 1)) }
         environments = max(environments, Double(max(input.concurrency.provisioned, 1)))
         let provisioned = CostModel.provisioned(

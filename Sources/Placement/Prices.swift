@@ -1,8 +1,8 @@
 /// Unit prices in US dollars. The defaults are AWS's published us-east-1
 /// x86 prices; each one can be overridden under `pricing:` in the manifest.
 public struct Prices: Sendable, Hashable, Codable {
-    /// Lambda: per million requests. Default $0.20.
-    public var functionPerMillionRequests: Double
+    /// Lambda: per request. Default $0.0000002 ($0.20 per million).
+    public var functionPerRequest: Double
     /// Lambda: per GB-second of on-demand duration. Default $0.0000166667.
     public var functionPerGBSecond: Double
     /// Lambda provisioned concurrency: per GB-second kept provisioned,
@@ -20,14 +20,14 @@ public struct Prices: Sendable, Hashable, Codable {
     public static let awsUSEast1 = Prices()
 
     public init(
-        functionPerMillionRequests: Double = 0.20,
+        functionPerRequest: Double = 0.0000002,
         functionPerGBSecond: Double = 0.0000166667,
         provisionedPerGBSecond: Double = 0.0000041667,
         provisionedDurationPerGBSecond: Double = 0.0000097222,
         servicePerVCPUHour: Double = 0.04048,
         servicePerGBHour: Double = 0.004445
     ) {
-        self.functionPerMillionRequests = functionPerMillionRequests
+        self.functionPerRequest = functionPerRequest
         self.functionPerGBSecond = functionPerGBSecond
         self.provisionedPerGBSecond = provisionedPerGBSecond
         self.provisionedDurationPerGBSecond = provisionedDurationPerGBSecond
@@ -35,14 +35,14 @@ public struct Prices: Sendable, Hashable, Codable {
         self.servicePerGBHour = servicePerGBHour
     }
 
-    /// Lambda: per request.
-    public var functionPerRequest: Double { functionPerMillionRequests / 1_000_000 }
+    /// Lambda: per million requests.
+    public var functionPerMillionRequests: Double { functionPerRequest * 1_000_000 }
 
     /// Every price multiplied by `factor` (used to check that decisions
     /// depend only on price ratios).
     public func scaled(by factor: Double) -> Prices {
         Prices(
-            functionPerMillionRequests: functionPerMillionRequests * factor,
+            functionPerRequest: functionPerRequest * factor,
             functionPerGBSecond: functionPerGBSecond * factor,
             provisionedPerGBSecond: provisionedPerGBSecond * factor,
             provisionedDurationPerGBSecond: provisionedDurationPerGBSecond * factor,
