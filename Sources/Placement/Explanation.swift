@@ -98,11 +98,14 @@ extension PlacementModel {
         // Task.
         line()
         line("Task")
-        if f.task.possible || input.mode == .task {
+        if input.contract != .command && input.mode != .task {
+            item("not possible: \(input.contract == .lambda ? "a" : "an") \(input.contract.rawValue) workload "
+                 + "does not run to completion")
+        } else if input.servesHTTP && input.mode != .task {
+            item("not possible: a task cannot serve an http route")
+        } else {
             item("runs      \(Format.count(f.monthlyRequests)) × \(Format.duration(f.task.billedSecondsPerRun)) "
                  + "(1 minute minimum) × \(Format.price(s.replicaHourCost))/hour = \(Format.money(f.task.monthlyCost))/month")
-        } else {
-            item("not possible: a \(input.contract.rawValue) workload does not run to completion")
         }
 
         // Break-even.

@@ -65,7 +65,7 @@ public struct Figures: Sendable, Hashable, Codable {
 
     /// Task mode: one run-to-completion container per event.
     public struct Task: Sendable, Hashable, Codable {
-        /// Whether the contract can run to completion (only `command`).
+        /// Whether it can run to completion: a `command` with no http route.
         public var possible: Bool
         /// The duration of one run billed by Fargate: per second, 1 minute minimum.
         public var billedSecondsPerRun: Double

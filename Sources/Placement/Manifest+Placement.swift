@@ -55,7 +55,8 @@ extension PlacementInput {
                 latencySLOSeconds: hints?.latencySLO?.seconds),
             scheduledRunsPerSecond: workload.triggers.reduce(0) { total, trigger in
                 if case let .schedule(schedule) = trigger { total + schedule.averageRunsPerDay / 86_400 } else { total }
-            }
+            },
+            servesHTTP: workload.triggers.contains { if case .http = $0 { true } else { false } }
         )
     }
 }

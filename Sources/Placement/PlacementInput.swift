@@ -100,6 +100,8 @@ public struct PlacementInput: Sendable, Hashable {
     /// Runs per second its schedule triggers make; the rate when `traffic`
     /// gives none.
     public var scheduledRunsPerSecond: Double
+    /// Whether an http route calls it (a task cannot serve one).
+    public var servesHTTP: Bool
 
     public init(
         name: String,
@@ -114,7 +116,8 @@ public struct PlacementInput: Sendable, Hashable {
         replicas: Replicas = Replicas(),
         traffic: TrafficHints = TrafficHints(),
         idleReapSeconds: Double? = nil,
-        scheduledRunsPerSecond: Double = 0
+        scheduledRunsPerSecond: Double = 0,
+        servesHTTP: Bool = false
     ) {
         self.name = name
         self.mode = mode
@@ -129,6 +132,7 @@ public struct PlacementInput: Sendable, Hashable {
         self.traffic = traffic
         self.idleReapSeconds = idleReapSeconds
         self.scheduledRunsPerSecond = scheduledRunsPerSecond
+        self.servesHTTP = servesHTTP
     }
 }
 

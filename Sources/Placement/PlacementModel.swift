@@ -8,7 +8,8 @@
 /// 1. Hard rules. A timeout over 15 minutes allows only task or service;
 ///    a stateful workload and one with long-lived connections (streaming,
 ///    websockets) only service. Task mode needs a contract that runs to
-///    completion (`command`).
+///    completion (`command`) and no http route; a `command` workload is not
+///    placed in service mode unless a hard rule leaves nothing else.
 /// 2. An explicit `mode:` wins when the hard rules allow it (within function
 ///    mode, placement still picks on demand or provisioned). An explicit mode
 ///    a hard rule forbids is a manifest error: the decision follows the rule
@@ -132,8 +133,13 @@ public struct PlacementModel: Sendable, Hashable {
         let rules = hardRules(for: input)
         let allowedModes = rules.reduce(Set(Decision.Mode.allCases)) { $0.intersection($1.allowedModes) }
         var allowed = Decision.Option.allCases.filter { allowedModes.contains($0.mode) }
-        if input.contract != .command && input.mode != .task {
+        if input.mode != .task && (input.contract != .command || input.servesHTTP) {
+            // Only a command runs to completion, and a task cannot serve an http route.
             allowed.removeAll { $0 == .task }
+        }
+        if input.mode != .service && input.contract == .command && allowed.contains(where: { $0 != .service }) {
+            // A command runs one process per event: no replicas to keep running.
+            allowed.removeAll { $0 == .service }
         }
         if input.concurrency.provisioned > 0 {
             // Provisioned concurrency is declared: function mode means provisioned.
@@ -275,7 +281,7 @@ public struct PlacementModel: Sendable, Hashable {
                 replicasBilled: billedReplicas, replicasNeeded: Self.roundedUp(billedReplicas),
                 replicasMin: input.replicas.min, replicasMax: input.replicas.max, monthlyCost: serviceCost),
             task: .init(
-                possible: input.contract == .command, billedSecondsPerRun: task.billedSecondsPerRun,
+                possible: input.contract == .command && !input.servesHTTP, billedSecondsPerRun: task.billedSecondsPerRun,
                 monthlyCost: task.total),
             breakEvenRatePerSecond: breakEven,
             latency: .init(
