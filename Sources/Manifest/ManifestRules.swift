@@ -144,19 +144,19 @@ extension ManifestBuilder {
 
     /// Two routes on one path (same path, overlapping methods) are an error at the second one.
     func checkRoutes(_ workloads: [(name: String, workload: PartialWorkload)]) {
-        var seen: [(key: String, methods: [String], name: String, at: Located<Trigger>)] = []
+        var seen: [String: [(methods: [String], name: String, at: Located<Trigger>)]] = [:]
         for (name, workload) in workloads {
             for trigger in workload.triggers?.value ?? [] {
                 guard case let .http(route) = trigger.value else { continue }
                 let key = Self.routeKey(route.path)
-                if let earlier = seen.first(where: { $0.key == key && Self.overlap($0.methods, route.methods) }) {
+                if let earlier = seen[key]?.first(where: { Self.overlap($0.methods, route.methods) }) {
                     let methods = route.methods.isEmpty ? "" : route.methods.joined(separator: ",") + " "
                     let owner = earlier.name == name ? "this workload" : "workload \(earlier.name)"
                     reader.error(at: trigger,
                                  "route \(methods)\(route.path) is already served by \(owner) (\(earlier.at.keyPath) at line \(earlier.at.line))",
                                  hint: "give each route its own path, or split the methods between them")
                 } else {
-                    seen.append((key, route.methods, name, trigger))
+                    seen[key, default: []].append((route.methods, name, trigger))
                 }
             }
         }

@@ -79,9 +79,16 @@ final class Reader {
         }
     }
 
+    /// A plain `~`, `null` or nothing (checked directly: resolving tags runs regular expressions).
     static func isNull(_ node: Node) -> Bool {
-        if case let .scalar(scalar) = node, scalar.style == .plain, node.tag.rawValue == Tag.Name.null.rawValue { return true }
-        return false
+        guard case let .scalar(scalar) = node else { return false }
+        if scalar.style == .plain {
+            switch scalar.string {
+            case "", "~", "null", "Null", "NULL": return true
+            default: return false
+            }
+        }
+        return scalar.style == .any && scalar.string.isEmpty
     }
 
     /// The keys of a mapping node, in order, with `<<` merge keys applied (keys written
@@ -104,7 +111,7 @@ final class Reader {
                 continue
             }
             let key = scalar.string
-            if keyNode.tag.rawValue == Tag.Name.merge.rawValue || (key == "<<" && scalar.style == .plain) {
+            if key == "<<" && scalar.style == .plain {
                 merged += mergeSources(value, keyPath, allowed: allowed)
                 continue
             }
