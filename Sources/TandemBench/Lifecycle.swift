@@ -103,3 +103,43 @@ struct StepSummary: Encodable {
         samples_ms = includeSamples ? all : nil
     }
 }
+
+/// The lifecycle's calls where the engine answers quickly and steadily, so that a
+/// client's own cost per call shows above the engine's noise: `create` and
+/// `remove` of a container that is never started, and `wait` and `logs` on a
+/// container that has already exited (milliseconds).
+struct CallSample: Codable, Sendable {
+    var create: Double
+    var wait: Double
+    var logs: Double
+    var remove: Double
+
+    static let calls = ["create", "wait", "logs", "remove"]
+
+    /// Creates, starts and waits for a container, which then serves `wait` and `logs`.
+    static func prepareExited(_ setup: LifecycleSetup, with engine: EngineClient) async throws -> String {
+        let id = try await engine.createContainer(setup.spec).id
+        try await engine.startContainer(id)
+        _ = try await engine.waitContainer(id)
+        return id
+    }
+
+    static func run(_ setup: LifecycleSetup, exited: String, with engine: EngineClient) async throws -> CallSample {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let exit = try await engine.waitContainer(exited)
+        let t1 = clock.now
+        let output = try await engine.containerOutput(exited, tty: false)
+        let t2 = clock.now
+        let id = try await engine.createContainer(setup.spec).id
+        let t3 = clock.now
+        try await engine.removeContainer(id)
+        let t4 = clock.now
+        guard exit.statusCode == 0, output.stdoutText.contains(setup.expect) else {
+            throw BenchFailure("container \(exited.prefix(12)): exit \(exit.statusCode), output \(output.stdoutText.debugDescription)")
+        }
+        return CallSample(
+            create: (t3 - t2).milliseconds, wait: (t1 - t0).milliseconds, logs: (t2 - t1).milliseconds,
+            remove: (t4 - t3).milliseconds)
+    }
+}

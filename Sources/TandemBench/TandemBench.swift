@@ -64,10 +64,12 @@ enum Stats {
     static func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 }
 
-/// Prints a value as one line of JSON (sorted keys) on stdout.
+/// Writes a value as one line of JSON (sorted keys) to stdout, unbuffered (a
+/// driver reading a pipe sees each line at once).
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    var data = try encoder.encode(value)
+    data.append(UInt8(ascii: "\n"))
+    try FileHandle.standardOutput.write(contentsOf: data)
 }
