@@ -133,7 +133,7 @@ extension EngineClient {
     /// lasts until the container stops; stop iterating to end it early.
     /// Maps to `GET /containers/{id}/logs`.
     public func containerLogs(_ id: String, options: LogsOptions = LogsOptions()) async throws
-        -> AsyncThrowingStream<LogChunk, any Error>
+        -> TransferStream<LogChunk>
     {
         let tty: Bool
         if let known = options.tty {
@@ -162,7 +162,7 @@ extension EngineClient {
         return try await Self.collect(containerLogs(id, options: options))
     }
 
-    static func collect(_ stream: AsyncThrowingStream<LogChunk, any Error>) async throws -> ContainerOutput {
+    static func collect(_ stream: TransferStream<LogChunk>) async throws -> ContainerOutput {
         var output = ContainerOutput()
         for try await chunk in stream {
             switch chunk.stream {
@@ -175,11 +175,9 @@ extension EngineClient {
     }
 
     /// Turns a byte stream into log chunks; cancelling the result cancels the source.
-    static func demultiplexed(
-        _ body: AsyncThrowingStream<[UInt8], any Error>, raw: Bool
-    ) -> AsyncThrowingStream<LogChunk, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
+    static func demultiplexed(_ body: TransferStream<[UInt8]>, raw: Bool) -> TransferStream<LogChunk> {
+        let (stream, continuation) = AsyncThrowingStream<LogChunk, any Error>.makeStream()
+        let task = Task {
                 var demux = LogDemultiplexer()
                 do {
                     for try await bytes in body {
@@ -194,8 +192,8 @@ extension EngineClient {
                 } catch {
                     continuation.finish(throwing: error)
                 }
-            }
-            continuation.onTermination = { _ in task.cancel() }
         }
+        continuation.onTermination = { _ in task.cancel() }
+        return TransferStream(stream, stop: { task.cancel(); body.cancel() })
     }
 }

@@ -6,7 +6,7 @@ extension EngineClient {
     /// Maps to `GET /events?since=&until=&filters=`.
     public func events(
         since: Int64? = nil, until: Int64? = nil, filters: EventFilters = EventFilters()
-    ) async throws -> AsyncThrowingStream<EngineEvent, any Error> {
+    ) async throws -> TransferStream<EngineEvent> {
         var query = Query()
         query.add("since", since.map(String.init))
         query.add("until", until.map(String.init))
@@ -14,7 +14,8 @@ extension EngineClient {
         let response = try await openStream("GET", "/events", query: query)
         let decoder = self.decoder
         let body = response.body
-        return AsyncThrowingStream { continuation in
+        let (stream, continuation) = AsyncThrowingStream<EngineEvent, any Error>.makeStream()
+        do {
             let task = Task {
                 var splitter = JSONLineSplitter()
                 func emit(_ line: [UInt8]) throws {
@@ -38,6 +39,7 @@ extension EngineClient {
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
+            return TransferStream(stream, stop: { task.cancel(); body.cancel() })
         }
     }
 }

@@ -16,7 +16,7 @@ extension EngineClient {
 
     /// Starts an exec and streams its output until the command ends (TTY execs come as stdout).
     /// Maps to `POST /exec/{id}/start` with `Detach: false`.
-    public func startExecAttached(_ execID: String, tty: Bool = false) async throws -> AsyncThrowingStream<LogChunk, any Error> {
+    public func startExecAttached(_ execID: String, tty: Bool = false) async throws -> TransferStream<LogChunk> {
         let operation = "POST /exec/{id}/start"
         let body = try encode(ExecStartSpec(detach: false, tty: tty), operation: operation)
         let response = try await openStream(

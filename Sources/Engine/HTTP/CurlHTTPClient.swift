@@ -110,7 +110,8 @@ public final class CurlHTTPClient: Sendable {
         } onCancel: {
             loop.cancel(transfer)
         }
-        return HTTPStreamingResponse(status: status, headers: headers, body: body)
+        return HTTPStreamingResponse(
+            status: status, headers: headers, body: TransferStream(body, stop: { loop.cancel(transfer) }))
     }
 
     private func makeTransfer(_ request: HTTPRequest) -> CurlTransfer {

@@ -36,6 +36,8 @@ final class CurlLoop: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private let maxIdleHandles = 32
+    /// `TANDEM_CURL_VERBOSE=1` makes curl trace every transfer on stderr.
+    private let verbose = ProcessInfo.processInfo.environment["TANDEM_CURL_VERBOSE"] == "1"
 
     init(connectTimeout: Duration, logger: Logger) throws(CurlError) {
         if let error = CurlGlobal.initialised { throw error }
@@ -229,6 +231,7 @@ final class CurlLoop: @unchecked Sendable {
             try set(CURLOPT_UNIX_SOCKET_PATH, socket, "CURLOPT_UNIX_SOCKET_PATH")
         }
         try set(CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
+        if verbose { try set(CURLOPT_VERBOSE, 1, "CURLOPT_VERBOSE") }
         try set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds, "CURLOPT_CONNECTTIMEOUT_MS")
         if let timeout = request.timeout {
             let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000

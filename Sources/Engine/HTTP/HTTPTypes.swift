@@ -70,7 +70,7 @@ public struct HTTPResponse: Sendable {
 public struct HTTPStreamingResponse: Sendable {
     public var status: Int
     public var headers: [HTTPHeader]
-    public var body: AsyncThrowingStream<[UInt8], any Error>
+    public var body: TransferStream<[UInt8]>
 
     /// The first header with this name (case-insensitive).
     public func header(_ name: String) -> String? {
