@@ -17,6 +17,7 @@ public struct Tandem: AsyncParsableCommand {
             BuildCommand.self,
             DemoCommand.self,
             // Manifest and placement
+            ValidateCommand.self,
         ]
     )
 
