@@ -126,6 +126,7 @@ let package = Package(
                 "Placement", "Manifest",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -231,3 +231,18 @@ struct FleetStateTests {
         #expect(Duration.milliseconds(10).formattedSeconds == "0.01")
     }
 }
+
+@Suite("Bridge gateway address")
+struct BridgeAddressTests {
+    @Test("the first host of a subnet", arguments: [
+        ("172.17.0.0/16", "172.17.0.1"), ("10.1.2.0/24", "10.1.2.1"), ("192.168.5.77/24", "192.168.5.1"),
+    ])
+    func firstHost(cidr: String, expected: String) {
+        #expect(BridgeAddress.firstHost(ofIPv4Subnet: cidr) == expected)
+    }
+
+    @Test("bad subnets give no address", arguments: ["", "172.17.0.0", "172.17.0.0/33", "300.1.1.1/8", "a.b.c.d/8", "fe80::/64"])
+    func badSubnet(cidr: String) {
+        #expect(BridgeAddress.firstHost(ofIPv4Subnet: cidr) == nil)
+    }
+}

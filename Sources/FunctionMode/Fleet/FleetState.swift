@@ -443,7 +443,9 @@ public struct FleetState: Sendable {
         guard var env = environments[envID], var invocation = invocations[id],
               let settings = pools[env.function]?.settings
         else { return [] }
-        let cold = env.served == 0
+        // A provisioned environment initialised ahead of time: its first
+        // invocation is not a cold start (Lambda reports no Init Duration).
+        let cold = env.served == 0 && env.initialization == .onDemand
         env.delivered = true
         env.nextParked = false
         env.served += 1

@@ -104,7 +104,7 @@ public enum FleetAction: Sendable, Equatable {
     /// Create and start a container for a new environment.
     case startEnvironment(FunctionName, EnvironmentID, InitializationType)
     /// Answer the environment's parked `GET /next` with this invocation.
-    /// `cold` is true for the first invocation an environment serves;
+    /// `cold` is true for the first invocation an on-demand environment serves;
     /// `initDuration` is then the time from start to its first `/next`.
     case deliver(InvocationID, to: EnvironmentID, cold: Bool, initDuration: Duration?)
     /// Pause the environment's container (engine pause); report `frozen` or `freezeFailed`.

@@ -24,6 +24,14 @@ final class Doorbell: Sendable {
     }
 
     func wait(upTo duration: Duration) async {
+        await withTaskCancellationHandler {
+            await waitForRingOrTimeout(duration)
+        } onCancel: {
+            ring()
+        }
+    }
+
+    private func waitForRingOrTimeout(_ duration: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in

@@ -98,6 +98,18 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         core.withLock { $0.fleet.environmentViews }
     }
 
+    /// The Runtime API address (`host:port`) of an environment.
+    public func runtimeAPIAddress(of env: EnvironmentID) -> String? {
+        core.withLock { $0.environments[env]?.endpoint?.address }
+    }
+
+    /// The invocation an environment is handling now, if any.
+    public func currentInvocation(of env: EnvironmentID) -> InvocationID? {
+        core.withLock { core in
+            core.calls.first { $0.value.environment == env && $0.value.deliveredAt != nil }?.key
+        }
+    }
+
     /// The container of an environment, once it exists.
     public func containerID(of env: EnvironmentID) -> String? {
         core.withLock { $0.environments[env]?.containerID }
@@ -138,7 +150,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             }
             await doorbell.wait(upTo: min(deadline.map { $0 - now } ?? .seconds(1), .seconds(1)))
         }
-        await shutdown()
+        // This task is cancelled, and so would be every engine call made from
+        // it: shut down from a fresh task and wait for it.
+        await Task { await self.shutdown() }.value
     }
 
     /// Destroys every environment and fails waiting invocations.

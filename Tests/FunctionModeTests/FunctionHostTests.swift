@@ -1,0 +1,307 @@
+import Engine
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+@testable import FunctionMode
+
+/// Function mode against the real engine, with the echo-function image.
+@Suite("Function host against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+struct FunctionHostTests {
+    @Test("a first invocation is cold with an init duration; the next is warm in the same environment")
+    func coldThenWarm() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("cold-warm"))
+            let first = await host.invoke("cold-warm", payload: ByteBuffer(string: #"{"echo":"one"}"#))
+            #expect(first.bodyText == #""one""#)
+            #expect(first.initDuration != nil)
+            let second = await host.invoke("cold-warm", payload: ByteBuffer(string: #"{"echo":"two"}"#))
+            #expect(second.bodyText == #""two""#)
+            #expect(second.initDuration == nil)
+            #expect(second.environment == first.environment)
+        }
+    }
+
+    @Test("a handler error comes back as the runtime's error document")
+    func handlerError() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("fails"))
+            let result = await host.invoke("fails", payload: ByteBuffer(string: #"{"fail":"no thumbnails today"}"#))
+            guard case .functionError(let report) = result.outcome else {
+                Issue.record("expected a function error, got \(result.outcome)")
+                return
+            }
+            #expect(report.errorMessage.contains("no thumbnails today"))
+        }
+    }
+
+    @Test("an invocation past its timeout fails with Lambda's message and the next one gets a fresh environment")
+    func timeout() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("slow", timeout: .seconds(1)))
+            let result = await host.invoke("slow", payload: ByteBuffer(string: #"{"sleep_ms":5000}"#))
+            guard case .failed(.timedOut(let after)) = result.outcome else {
+                Issue.record("expected a timeout, got \(result.outcome)")
+                return
+            }
+            #expect(after == .seconds(1))
+            #expect(result.errorDocument?.body.contains("Task timed out after 1.00 seconds") == true)
+            let next = await host.invoke("slow", payload: ByteBuffer(string: #"{"echo":1}"#))
+            #expect(next.bodyText == "1")
+            #expect(next.environment != result.environment)
+        }
+    }
+
+    @Test("a runtime that exits mid-invocation reports Runtime.ExitError with its status")
+    func crash() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("crashes"))
+            let result = await host.invoke("crashes", payload: ByteBuffer(string: #"{"exit":3}"#))
+            guard case .failed(.runtimeExited(let code, let oom)) = result.outcome else {
+                Issue.record("expected the runtime to exit, got \(result.outcome)")
+                return
+            }
+            #expect(code == 3)
+            #expect(!oom)
+            #expect(result.errorDocument?.errorType == "Runtime.ExitError")
+        }
+    }
+
+    @Test("a function that allocates past its memory is reported out of memory")
+    func outOfMemory() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("hungry", memoryMiB: 128))
+            let result = await host.invoke("hungry", payload: ByteBuffer(string: #"{"allocate_mb":400}"#))
+            guard case .failed(.runtimeExited(_, let oom)) = result.outcome else {
+                Issue.record("expected the runtime to be killed, got \(result.outcome)")
+                return
+            }
+            #expect(oom)
+            #expect(result.errorDocument?.errorType == "Runtime.OutOfMemory")
+        }
+    }
+
+    @Test("an init error fails the invocation with the runtime's error type")
+    func initError() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("broken", environment: ["ECHO_INIT_FAIL": "1"]))
+            let result = await host.invoke("broken", payload: ByteBuffer(string: "{}"))
+            guard case .failed(.initFailed(let type, _)) = result.outcome else {
+                Issue.record("expected an init failure, got \(result.outcome)")
+                return
+            }
+            #expect(!type.isEmpty)
+        }
+    }
+
+    @Test("an idle environment is paused after the grace, thawed for the next call, and locked down")
+    func pausedAndLockedDown() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("frozen", memoryMiB: 256))
+            let first = await host.invoke("frozen", payload: ByteBuffer(string: #"{"echo":1}"#))
+            let env = try #require(first.environment)
+            let container = try #require(host.containerID(of: env))
+            try await Task.sleep(for: .milliseconds(400))
+            let inspect = try await host.engine.inspectContainer(container)
+            #expect(inspect.state.paused)
+            let config = try #require(inspect.hostConfig)
+            #expect(config.readonlyRootfs == true)
+            #expect(config.capDrop == ["ALL"])
+            #expect(config.securityOpt?.contains("no-new-privileges") == true)
+            #expect(config.memory == 256 << 20)
+            #expect(config.pidsLimit == 1024)
+            #expect(config.tmpfs?["/tmp"]?.contains("size=") == true)
+            #expect(inspect.config?.env?.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256") == true)
+            #expect(inspect.config?.labels?["tandem.mode"] == "function")
+            let second = await host.invoke("frozen", payload: ByteBuffer(string: #"{"echo":2}"#))
+            #expect(second.bodyText == "2")
+            #expect(second.environment == env)
+        }
+    }
+
+    @Test("scale-out stops at the reserved concurrency and the next caller gets a 429")
+    func reservedConcurrency() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("limited", reserved: 2))
+            let results = await withTaskGroup(of: InvocationResult.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { await host.invoke("limited", payload: ByteBuffer(string: #"{"sleep_ms":1500}"#)) }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let rejected = results.filter { if case .rejected(.reservedConcurrencyExceeded(2)) = $0.outcome { true } else { false } }
+            let answered = results.filter { if case .response = $0.outcome { true } else { false } }
+            #expect(rejected.count == 1)
+            #expect(answered.count == 2)
+        }
+    }
+
+    @Test("an idle environment is reaped: scale to zero")
+    func reap() async throws {
+        try await FunctionTestSupport.withHost(reapAfter: .seconds(1)) { host in
+            host.deploy(FunctionTestSupport.echo("reaped"))
+            let result = await host.invoke("reaped", payload: ByteBuffer(string: "{}"))
+            let env = try #require(result.environment)
+            let container = try #require(host.containerID(of: env))
+            try await FunctionTestSupport.eventually(timeout: .seconds(10)) { host.environmentViews.isEmpty }
+            await #expect(throws: EngineError.self) { _ = try await host.engine.inspectContainer(container) }
+        }
+    }
+
+    @Test("provisioned environments are ready before the first request, which is then not a cold start")
+    func provisioned() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("ready", provisioned: 1))
+            try await FunctionTestSupport.eventually(timeout: .seconds(15)) {
+                host.environmentViews.contains { $0.phase == .idle || $0.phase == .frozen }
+            }
+            let result = await host.invoke("ready", payload: ByteBuffer(string: #"{"echo":"hot"}"#))
+            #expect(result.bodyText == #""hot""#)
+            #expect(result.initDuration == nil)
+        }
+    }
+
+    @Test("another environment's request id is refused with 403 on this environment's endpoint")
+    func isolation() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("isolated", reserved: 2))
+            async let slow = host.invoke("isolated", payload: ByteBuffer(string: #"{"sleep_ms":2500}"#))
+            async let other = host.invoke("isolated", payload: ByteBuffer(string: #"{"sleep_ms":2500}"#))
+            try await FunctionTestSupport.eventually(timeout: .seconds(15)) {
+                host.environmentViews.filter { $0.phase == .busy }.count == 2
+            }
+            let busy = host.environmentViews.filter { $0.phase == .busy }.map(\.id)
+            let (a, b) = (busy[0], busy[1])
+            let requestOfA = try #require(host.currentInvocation(of: a))
+            let endpointOfB = try #require(host.runtimeAPIAddress(of: b))
+            let client = try CurlHTTPClient(endpoint: .tcp(baseURL: "http://\(endpointOfB)"))
+            let stolen = try await client.execute(HTTPRequest(
+                method: "POST", path: "/2018-06-01/runtime/invocation/\(requestOfA.rawValue)/response",
+                body: .bytes(Array("stolen".utf8))))
+            #expect(stolen.status == 403)
+            let made = try await client.execute(HTTPRequest(
+                method: "POST", path: "/2018-06-01/runtime/invocation/not-a-request/response",
+                body: .bytes(Array("made up".utf8))))
+            #expect(made.status == 400)
+            let results = await [slow, other]
+            #expect(results.allSatisfy { $0.bodyText == #"{"sleep_ms":2500}"# })
+        }
+    }
+
+    @Test("100 concurrent invocations: every caller gets its own answer exactly once")
+    func hundredConcurrent() async throws {
+        try await FunctionTestSupport.withHost { host in
+            host.deploy(FunctionTestSupport.echo("many", memoryMiB: 256, reserved: 8))
+            let answers = await withTaskGroup(of: (Int, String?).self) { group in
+                for i in 0..<100 {
+                    group.addTask {
+                        // Lambda answers 429 past the reserved concurrency; callers retry.
+                        for _ in 0..<200 {
+                            let result = await host.invoke("many", payload: ByteBuffer(string: #"{"echo":\#(i)}"#))
+                            if case .rejected = result.outcome {
+                                try? await Task.sleep(for: .milliseconds(20))
+                                continue
+                            }
+                            return (i, result.bodyText)
+                        }
+                        return (i, nil)
+                    }
+                }
+                return await group.reduce(into: [Int: String?]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(answers.count == 100)
+            for i in 0..<100 { #expect(answers[i] == .some("\(i)"), "caller \(i)") }
+            #expect(host.environmentViews.count <= 8)
+        }
+    }
+}
+
+extension InvocationResult {
+    var bodyText: String? {
+        if case .response(let buffer) = outcome { return String(buffer: buffer) }
+        return nil
+    }
+}
+
+enum FunctionTestSupport {
+    static let socketPath = EngineClient.defaultSocketPath()
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let image = "tandem/echo-function:latest"
+
+    static let engineAnswers: Bool = FileManager.default.fileExists(atPath: socketPath)
+    static var shouldRun: Bool { engineAnswers || isCI }
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static func echo(
+        _ name: String, timeout: Duration = .seconds(10), memoryMiB: Int = 512, reserved: Int? = nil,
+        provisioned: Int = 0, environment: [String: String] = [:]
+    ) -> FunctionDefinition {
+        FunctionDefinition(
+            name: name, image: image, environment: environment, memoryMiB: memoryMiB, timeout: timeout,
+            reservedConcurrency: reserved, provisionedConcurrency: provisioned)
+    }
+
+    /// A host on the real engine with the echo-function image; every
+    /// environment it started is gone afterwards.
+    static func withHost(
+        reapAfter: Duration = .seconds(60), _ body: (FunctionHost) async throws -> Void
+    ) async throws {
+        let engine = try EngineClient(socketPath: socketPath)
+        var reachable = true
+        do { try await engine.ping(timeout: .seconds(3)) } catch { reachable = false }
+        try #require(reachable, "the container engine is not reachable at \(socketPath) — run docker/start-engine.sh")
+        try await ImageBuild.shared.build(engine)
+        let bridge = try await engine.inspectNetwork("bridge")
+        let gateway = try #require(BridgeAddress.gateway(of: bridge), "the bridge network has no gateway address")
+        let project = "test-\(UUID().uuidString.prefix(8).lowercased())"
+        let host = FunctionHost(
+            engine: engine, runtimeHost: gateway, group: MultiThreadedEventLoopGroup.singleton,
+            settings: FunctionHostSettings(globalConcurrency: 16, reapAfter: reapAfter, project: project))
+        let timers = Task { await host.run() }
+        do {
+            try await body(host)
+        } catch {
+            timers.cancel()
+            _ = await timers.value
+            try await assertNoLeftovers(engine, project: project)
+            throw error
+        }
+        timers.cancel()
+        _ = await timers.value
+        try await assertNoLeftovers(engine, project: project)
+    }
+
+    static func assertNoLeftovers(_ engine: EngineClient, project: String) async throws {
+        let left = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"])
+        for container in left { try? await engine.removeContainer(container.id, force: true) }
+        #expect(left.isEmpty, "containers left behind: \(left.map(\.id))")
+    }
+
+    static func eventually(timeout: Duration, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(condition(), "condition not met within \(timeout)")
+    }
+
+    /// Builds images/echo-function once per test process.
+    actor ImageBuild {
+        static let shared = ImageBuild()
+        private var task: Task<Void, any Error>?
+
+        func build(_ engine: EngineClient) async throws {
+            if let task { return try await task.value }
+            let task = Task {
+                let folder = ImageFolder("images/echo-function", relativeTo: FunctionTestSupport.repositoryRoot)
+                _ = try await folder.build(with: engine, tag: FunctionTestSupport.image)
+            }
+            self.task = task
+            try await task.value
+        }
+    }
+}
