@@ -147,6 +147,23 @@ struct CurlHTTPClientTests {
         #expect(client.transfersCompleted == 1, "the transfer ended long before the server's 2 s of output")
     }
 
+    @Test("a streamed response outlives the client that opened it")
+    func streamOutlivesClient() async throws {
+        let server = try LocalHTTPServer()
+        defer { server.stop() }
+        func open() async throws -> HTTPStreamingResponse {
+            let client = try CurlHTTPClient(endpoint: .tcp(baseURL: "http://127.0.0.1:\(server.port)"))
+            return try await client.stream(HTTPRequest(path: "/drip"))
+        }
+        let response = try await open()
+        var text = ""
+        for try await chunk in response.body {
+            text += String(decoding: chunk, as: UTF8.self)
+            if text.contains("tick4\n") { break }
+        }
+        #expect(text.hasPrefix("tick0\ntick1\ntick2\ntick3\ntick4\n"))
+    }
+
     @Test("time limits, cancellation and refused connections are typed")
     func failures() async throws {
         let server = try LocalHTTPServer()

@@ -110,8 +110,11 @@ public final class CurlHTTPClient: Sendable {
         } onCancel: {
             loop.cancel(transfer)
         }
+        // The stream keeps the curl thread alive even if this client goes away first.
+        let owner = self.owner
         return HTTPStreamingResponse(
-            status: status, headers: headers, body: TransferStream(body, stop: { loop.cancel(transfer) }))
+            status: status, headers: headers,
+            body: TransferStream(body, stop: { withExtendedLifetime(owner) { loop.cancel(transfer) } }))
     }
 
     private func makeTransfer(_ request: HTTPRequest) -> CurlTransfer {

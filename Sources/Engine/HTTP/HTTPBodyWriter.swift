@@ -98,9 +98,10 @@ public final class HTTPBodyWriter: Sendable {
                 return (.pause, nil)
             }
             let count = min(available, destination.count)
+            let readIndex = state.readIndex
             state.buffer.withUnsafeBytes { source in
-                destination.baseAddress?.copyMemory(
-                    from: source.baseAddress! + state.readIndex, byteCount: count)
+                guard let from = source.baseAddress, let to = destination.baseAddress else { return }
+                to.copyMemory(from: from + readIndex, byteCount: count)
             }
             state.readIndex += count
             if state.readIndex == state.buffer.count {
