@@ -1,0 +1,4 @@
+/// The tandem daemon.
+public enum ControllerInfo {
+    public static let stateDirectory = ".tandem"
+}

@@ -1,0 +1,4 @@
+/// Durable state in SQLite.
+public enum StoreInfo {
+    public static let fileName = "tandem.sqlite"
+}
