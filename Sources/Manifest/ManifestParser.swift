@@ -49,7 +49,9 @@ public enum ManifestParser {
         }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The basic resolver tags every scalar as a string: this parser reads scalars
+            // itself, and Yams' default resolver runs regular expressions on every key.
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             return .failure(ManifestErrors([diagnostic(for: error, fileName: fileName, text: text)]))
         } catch {
@@ -86,48 +88,66 @@ public enum ManifestParser {
     /// to find duplicates, and hashing an alias of a deeply nested anchor takes
     /// exponential time, so such keys are refused before composing.
     static func aliasUsedAsKey(in text: String) -> (line: Int, column: Int)? {
+        let star = UInt8(ascii: "*")
+        let bytes = Array(text.utf8)
+        guard bytes.contains(star) else { return nil }
+        var lineStart = 0
         var line = 1
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).makeIterator()
-        while let content = lines.next() {
-            defer { line += 1 }
-            guard content.contains("*") else { continue }
-            let scalars = Array(content.unicodeScalars)
-            var index = 0
-            var quote: Unicode.Scalar?
-            while index < scalars.count {
-                let scalar = scalars[index]
-                if let open = quote {
-                    if scalar == open { quote = nil }
-                    index += 1
-                    continue
-                }
-                if scalar == "#" && (index == 0 || scalars[index - 1] == " ") { break }
-                if (scalar == "\"" || scalar == "'") && (index == 0 || " \t[{,:-?".unicodeScalars.contains(scalars[index - 1])) {
-                    quote = scalar
-                    index += 1
-                    continue
-                }
-                if scalar == "*" && (index == 0 || " \t[{,?".unicodeScalars.contains(scalars[index - 1])) {
-                    let start = index
-                    index += 1
-                    while index < scalars.count, isAnchorScalar(scalars[index]) { index += 1 }
-                    var after = index
-                    while after < scalars.count, scalars[after] == " " || scalars[after] == "\t" { after += 1 }
-                    let explicitKey = start >= 2 && scalars[start - 1] == " " && scalars[start - 2] == "?"
-                    if index > start + 1,
-                       explicitKey || (after < scalars.count && scalars[after] == ":") {
-                        return (line, start + 1)
-                    }
-                    continue
-                }
-                index += 1
+        while lineStart < bytes.count {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            defer {
+                lineStart = lineEnd + 1
+                line += 1
+            }
+            let content = bytes[lineStart..<lineEnd]
+            guard content.contains(star) else { continue }
+            if let offset = aliasKeyOffset(in: Array(content)) {
+                // Columns count Unicode scalars, like Yams' marks: skip UTF-8 continuation bytes.
+                let column = content.prefix(offset).filter { $0 & 0xC0 != 0x80 }.count + 1
+                return (line, column)
             }
         }
         return nil
     }
 
-    private static func isAnchorScalar(_ scalar: Unicode.Scalar) -> Bool {
-        (scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))) || scalar == "-" || scalar == "_"
+    /// Byte offset of an alias used as a key in one line, if any.
+    private static func aliasKeyOffset(in scalars: [UInt8]) -> Int? {
+        func isOneOf(_ byte: UInt8, _ set: String) -> Bool { set.utf8.contains(byte) }
+        var index = 0
+        var quote: UInt8?
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if let open = quote {
+                if scalar == open { quote = nil }
+                index += 1
+                continue
+            }
+            if scalar == UInt8(ascii: "#") && (index == 0 || scalars[index - 1] == UInt8(ascii: " ")) { break }
+            if isOneOf(scalar, "\"'") && (index == 0 || isOneOf(scalars[index - 1], " \t[{,:-?")) {
+                quote = scalar
+                index += 1
+                continue
+            }
+            if scalar == UInt8(ascii: "*") && (index == 0 || isOneOf(scalars[index - 1], " \t[{,?")) {
+                let start = index
+                index += 1
+                while index < scalars.count, isAnchorByte(scalars[index]) { index += 1 }
+                var after = index
+                while after < scalars.count, isOneOf(scalars[after], " \t") { after += 1 }
+                let explicitKey = start >= 2 && scalars[start - 1] == UInt8(ascii: " ") && scalars[start - 2] == UInt8(ascii: "?")
+                if index > start + 1, explicitKey || (after < scalars.count && scalars[after] == UInt8(ascii: ":")) {
+                    return start
+                }
+                continue
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isAnchorByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
     }
 
     static func diagnostic(for error: YamlError, fileName: String, text: String) -> Diagnostic {
