@@ -18,6 +18,8 @@ public struct Tandem: AsyncParsableCommand {
             DemoCommand.self,
             // Manifest and placement
             ValidateCommand.self,
+            PlanCommand.self,
+            ExplainCommand.self,
         ]
     )
 
