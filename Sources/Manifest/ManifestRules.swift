@@ -61,6 +61,11 @@ extension ManifestBuilder {
                              "mode: function has no replicas: environments scale with requests",
                              hint: "remove replicas, or cap environments with concurrency.reserved")
             }
+            if let perReplica = p.perReplica, perReplica.value > 1 {
+                reader.error(at: spot(located, perReplica),
+                             "mode: function serves one request per environment, found concurrency.per_replica: \(perReplica.value)",
+                             hint: "remove per_replica (it applies to service mode), or use mode: service")
+            }
             if let health = p.health {
                 reader.error(at: spot(located, health),
                              "mode: function has no health checks: health applies to service mode",
