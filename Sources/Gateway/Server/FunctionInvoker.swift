@@ -1,0 +1,35 @@
+import FunctionMode
+import NIOCore
+
+/// What the gateway needs from function mode. The controller gives it a
+/// ``FunctionHost`` plus its durable queue; tests give it fakes.
+public protocol FunctionInvoker: Sendable {
+    /// True when a function of this name is deployed.
+    func functionExists(_ name: String) -> Bool
+    /// Invokes synchronously; never throws (every ending is an outcome).
+    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?) async -> InvocationResult
+    /// Queues an asynchronous (Event) invocation; throws if it cannot be accepted durably.
+    func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID
+}
+
+/// A ``FunctionHost`` for synchronous calls, with asynchronous ones handed to
+/// a queue the caller provides (the host itself keeps no queue).
+public struct FunctionHostInvoker: FunctionInvoker {
+    public let host: FunctionHost
+    private let enqueueEvent: @Sendable (String, ByteBuffer) async throws -> InvocationID
+
+    public init(host: FunctionHost, enqueue: @escaping @Sendable (String, ByteBuffer) async throws -> InvocationID) {
+        self.host = host
+        self.enqueueEvent = enqueue
+    }
+
+    public func functionExists(_ name: String) -> Bool { host.definition(name) != nil }
+
+    public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?) async -> InvocationResult {
+        await host.invoke(name, payload: payload, clientContext: clientContext)
+    }
+
+    public func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
+        try await enqueueEvent(name, payload)
+    }
+}

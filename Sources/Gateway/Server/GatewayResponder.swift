@@ -1,0 +1,161 @@
+import Foundation
+import FunctionMode
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import Synchronization
+
+/// The request context of the gateway: Hummingbird's, plus the connection
+/// (for the caller's address in http-route events).
+public struct GatewayRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = CoreRequestContextStorage(source: source)
+        self.channel = source.channel
+    }
+}
+
+/// The routes in force; the controller replaces them while the server runs.
+final class RouteBox: Sendable {
+    private let table: Mutex<RouteTable>
+    init(_ table: RouteTable) { self.table = Mutex(table) }
+    var current: RouteTable {
+        get { table.withLock { $0 } }
+        set { table.withLock { $0 = newValue } }
+    }
+}
+
+/// Answers every request of the gateway: the Lambda Invoke API under
+/// `/2015-03-31/`, the http routes elsewhere, API Gateway's 404 otherwise.
+public struct GatewayResponder: HTTPResponder {
+    public typealias Context = GatewayRequestContext
+
+    let invoker: any FunctionInvoker
+    let routes: RouteBox
+    let configuration: GatewayConfiguration
+    let logger: Logger
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let target = request.head.path ?? "/"
+        let path: Substring
+        let query: Substring?
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = target[..<mark]
+            query = target[target.index(after: mark)...]
+        } else {
+            path = target[...]
+            query = nil
+        }
+        if path.hasPrefix(LambdaInvokeAPI.prefix) {
+            return try await invokeAPI(request, path: String(path), query: query.map(String.init))
+        }
+        let method = request.method.rawValue
+        if let match = routes.current.match(method: method, path: String(path)) {
+            return try await httpRoute(request, context: context, match: match, path: String(path), query: query.map(String.init) ?? "")
+        }
+        return Self.response(HTTPTriggerResponse.message(.notFound, "Not Found"))
+    }
+
+    // MARK: - The Invoke API
+
+    func invokeAPI(_ request: Request, path: String, query: String?) async throws -> Response {
+        let head: InvokeRequest.Head
+        switch InvokeRequest.parseHead(method: request.method.rawValue, path: path, query: query,
+                                       headers: request.headers, account: configuration.account) {
+        case .success(let parsed): head = parsed
+        case .failure(let error): return Self.response(.error(error, requestID: Self.newRequestID()))
+        }
+        let limit = head.invocationType.payloadLimit
+        guard let body = try await Self.collect(request, limit: limit) else {
+            return Self.response(.error(.requestTooLarge(limit: limit), requestID: Self.newRequestID()))
+        }
+        guard invoker.functionExists(head.functionName) else {
+            return Self.response(.error(.functionNotFound(arn: configuration.account.functionARN(head.functionName)),
+                                        requestID: Self.newRequestID()))
+        }
+        let invocation: InvokeRequest
+        switch head.withPayload(body) {
+        case .success(let checked): invocation = checked
+        case .failure(let error): return Self.response(.error(error, requestID: Self.newRequestID()))
+        }
+        switch head.invocationType {
+        case .requestResponse:
+            let result = await invoker.invoke(head.functionName, payload: invocation.payload,
+                                              clientContext: head.clientContext)
+            return Self.response(.make(result: result, logType: head.logType, account: configuration.account))
+        case .event:
+            do {
+                let id = try await invoker.enqueue(head.functionName, payload: invocation.payload)
+                return Self.response(.accepted(requestID: id.rawValue))
+            } catch {
+                logger.warning("could not queue an event", metadata: [
+                    "tandem.function": "\(head.functionName)", "tandem.error": "\(error)",
+                ])
+                return Self.response(.error(.service("The event could not be queued: \(error)"),
+                                            requestID: Self.newRequestID()))
+            }
+        case .dryRun:
+            return Self.response(.dryRun(requestID: Self.newRequestID()))
+        }
+    }
+
+    // MARK: - http routes
+
+    func httpRoute(_ request: Request, context: Context, match: RouteMatch, path: String, query: String) async throws -> Response {
+        let requestID = Self.newRequestID()
+        switch match.route.target {
+        case .function(let name):
+            guard let body = try await Self.collect(request, limit: LambdaInvokeAPI.maxSyncPayloadBytes) else {
+                return Self.response(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large", requestID: requestID))
+            }
+            let trigger = HTTPTriggerRequest(
+                method: request.method.rawValue, path: path, query: query, authority: request.head.authority,
+                headers: request.headers, body: body,
+                sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1")
+            let now = Int64((Date.now.timeIntervalSince1970 * 1000).rounded())
+            let event = HTTPAPIEvent.make(trigger, match: match, requestID: requestID, epochMilliseconds: now,
+                                          account: configuration.account, apiID: configuration.apiID)
+            guard event.readableBytes <= LambdaInvokeAPI.maxSyncPayloadBytes else {
+                return Self.response(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large", requestID: requestID))
+            }
+            let result = await invoker.invoke(name, payload: event, clientContext: nil)
+            return Self.response(HTTPTriggerResponse.make(result: result, requestID: requestID))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The whole body, or nil as soon as it is known to be over `limit`
+    /// (from `Content-Length`, or while reading): nothing past the limit is kept.
+    /// Throws when the body cannot be read (the connection broke).
+    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { return nil }
+        var collected: ByteBuffer?
+        for try await chunk in request.body {
+            if var existing = collected {
+                guard existing.readableBytes + chunk.readableBytes <= limit else { return nil }
+                collected = nil  // keep the buffer uniquely referenced while appending
+                var chunk = chunk
+                existing.writeBuffer(&chunk)
+                collected = existing
+            } else {
+                guard chunk.readableBytes <= limit else { return nil }
+                collected = chunk
+            }
+        }
+        return collected ?? ByteBuffer()
+    }
+
+    static func newRequestID() -> String { UUID().uuidString.lowercased() }
+
+    static func response(_ answer: InvokeResponse) -> Response {
+        Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: answer.body))
+    }
+
+    static func response(_ answer: HTTPTriggerResponse) -> Response {
+        Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: answer.body))
+    }
+}
