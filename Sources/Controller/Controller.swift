@@ -1,4 +1,230 @@
-/// The tandem daemon.
-public enum ControllerInfo {
-    public static let stateDirectory = ".tandem"
+import Engine
+import Foundation
+import FunctionMode
+import Hummingbird
+import Logging
+import Manifest
+import NIOCore
+import NIOPosix
+import Placement
+import ServiceLifecycle
+import Synchronization
+
+/// What `tandem up` needs to know.
+public struct ControllerOptions: Sendable {
+    public var manifestPath: String
+    public var state: StateDirectory
+    public var gatewayHost: String
+    public var gatewayPort: Int
+    public var engineSocket: String
+    public var settings: FunctionHostSettings
+
+    public init(
+        manifestPath: String = ManifestLoader.defaultPath, state: StateDirectory = StateDirectory(),
+        gatewayHost: String = "127.0.0.1", gatewayPort: Int = 8080,
+        engineSocket: String = EngineClient.defaultSocketPath(), settings: FunctionHostSettings = FunctionHostSettings()
+    ) {
+        self.manifestPath = manifestPath
+        self.state = state
+        self.gatewayHost = gatewayHost
+        self.gatewayPort = gatewayPort
+        self.engineSocket = engineSocket
+        self.settings = settings
+    }
+}
+
+/// An error `tandem up` reports as one clear line.
+public struct ControllerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The daemon: places the manifest's workloads, runs the function-mode ones,
+/// serves the gateway and the control socket, and shuts everything down on
+/// SIGINT/SIGTERM or `tandem down`.
+public final class Controller: Sendable {
+    public let manifest: Manifest
+    public let decisions: [Decision]
+    public let engine: EngineClient
+    public let functions: FunctionHost
+    public let options: ControllerOptions
+    public let project: String
+    let logFiles: FunctionLogFiles
+    let logger: Logger
+
+    /// The functions this controller runs, by name.
+    public var functionNames: [String] {
+        manifest.workloads.filter { functionWorkloads.contains($0.name) }.map(\.name)
+    }
+
+    let functionWorkloads: Set<String>
+
+    private init(
+        manifest: Manifest, decisions: [Decision], engine: EngineClient, functions: FunctionHost,
+        options: ControllerOptions, project: String, logFiles: FunctionLogFiles, functionWorkloads: Set<String>,
+        logger: Logger
+    ) {
+        self.manifest = manifest
+        self.decisions = decisions
+        self.engine = engine
+        self.functions = functions
+        self.options = options
+        self.project = project
+        self.logFiles = logFiles
+        self.functionWorkloads = functionWorkloads
+        self.logger = logger
+    }
+
+    /// Loads and places the manifest, checks the engine, clears what a previous
+    /// run left behind, builds the images and deploys the functions.
+    /// - Parameter progress: one line per step, for the operator.
+    public static func prepare(
+        _ options: ControllerOptions, logger: Logger = Logger(label: "tandem.controller"),
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws -> Controller {
+        let manifest: Manifest
+        do {
+            manifest = try ManifestLoader.load(path: options.manifestPath)
+        } catch {
+            throw ControllerError("\(error)")
+        }
+        let machine = MachineCapacity(memoryMiB: Int(clamping: ProcessInfo.processInfo.physicalMemory >> 20))
+        let decisions = PlacementModel().decide(manifest, machine: machine)
+
+        let engine = try EngineClient(socketPath: options.engineSocket, logger: logger)
+        do {
+            try await engine.ping(timeout: .seconds(2))
+        } catch {
+            throw ControllerError("\(error)")
+        }
+        try options.state.create()
+        let manifestDirectory = URL(fileURLWithPath: options.manifestPath).deletingLastPathComponent().standardizedFileURL
+        let project = Self.projectLabel(manifestDirectory.path)
+
+        // Environments of an earlier run cannot be adopted: their Runtime API
+        // endpoints died with that controller. Remove them.
+        let leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=function"])
+        for container in leftovers {
+            try? await engine.removeContainer(container.id, force: true)
+        }
+        if !leftovers.isEmpty { progress("removed \(leftovers.count) environment(s) left by an earlier run") }
+
+        var functionWorkloads: Set<String> = []
+        var definitions: [FunctionDefinition] = []
+        for (workload, decision) in zip(manifest.workloads, decisions) {
+            guard decision.mode == .function else {
+                progress("\(workload.name): placed in \(decision.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
+                continue
+            }
+            guard workload.contract == .lambda else {
+                progress("\(workload.name): the \(workload.contract.rawValue) contract in function mode is not part of this version yet, so it is not started")
+                continue
+            }
+            let image = workload.imageReference
+            switch workload.source {
+            case .build(let context, let dockerfile):
+                if let dockerfile, dockerfile != "Dockerfile" {
+                    throw ControllerError("\(workload.name): build.dockerfile \(dockerfile) is not supported yet; name the file Dockerfile")
+                }
+                let folder = ImageFolder(context, relativeTo: manifestDirectory)
+                let started = ContinuousClock.now
+                do {
+                    _ = try await folder.build(with: engine, tag: image)
+                } catch {
+                    throw ControllerError("\(workload.name): could not build \(context): \(error)")
+                }
+                progress("\(workload.name): built \(image) from \(context) in \(Self.seconds(ContinuousClock.now - started))")
+            case .image(let reference):
+                do {
+                    _ = try await engine.inspectImage(reference)
+                } catch let error as EngineError where error.code == .notFound {
+                    throw ControllerError("\(workload.name): image \(reference) is not on this machine and no registry can be reached; build it (build: FOLDER) or `tandem build FOLDER`")
+                }
+            }
+            functionWorkloads.insert(workload.name)
+            definitions.append(FunctionDefinition(workload: workload, image: image))
+        }
+
+        let bridge = try await engine.inspectNetwork("bridge")
+        guard let runtimeHost = BridgeAddress.gateway(of: bridge) else {
+            throw ControllerError("the engine's bridge network has no gateway address; function environments could not reach the Runtime API")
+        }
+        var settings = options.settings
+        settings.project = project
+        let logFiles = FunctionLogFiles(directory: options.state)
+        let host = FunctionHost(
+            engine: engine, runtimeHost: runtimeHost, group: MultiThreadedEventLoopGroup.singleton,
+            settings: settings, observer: logFiles, logger: logger)
+        for definition in definitions { host.deploy(definition) }
+        return Controller(
+            manifest: manifest, decisions: decisions, engine: engine, functions: host, options: options,
+            project: project, logFiles: logFiles, functionWorkloads: functionWorkloads, logger: logger)
+    }
+
+    /// Runs until SIGINT, SIGTERM or `tandem down`; then every environment is removed.
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws {
+        let socket = options.state.controlSocket
+        if FileManager.default.fileExists(atPath: socket) {
+            if await ControlClient(socketPath: socket).isAnswering() {
+                throw ControllerError("a controller is already running here (control socket \(socket)); `tandem down` stops it")
+            }
+            try? FileManager.default.removeItem(atPath: socket)
+        }
+        let shutdown = ShutdownTrigger()
+        let control = ControlServer(controller: self, shutdown: shutdown).application(
+            socketPath: socket, onRunning: { progress("control socket \(socket)") })
+        var services: [any Service] = [FunctionHostService(host: functions), control]
+        if let gateway = try makeGateway(progress: progress) { services.append(gateway) }
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        shutdown.set { Task { await group.triggerGracefulShutdown() } }
+        try await group.run()
+        logFiles.close()
+        try? FileManager.default.removeItem(atPath: socket)
+        progress("stopped; every environment removed")
+    }
+
+    /// The gateway service, once the gateway module provides one.
+    func makeGateway(progress: @escaping @Sendable (String) -> Void) throws -> (any Service)? {
+        nil
+    }
+
+    /// A stable label for the manifest's folder (FNV-1a, 12 hex digits).
+    static func projectLabel(_ path: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String((String(repeating: "0", count: max(0, 16 - hex.count)) + hex).prefix(12))
+    }
+
+    static func seconds(_ duration: Swift.Duration) -> String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return String(format: "%.1f s", seconds)
+    }
+}
+
+/// Runs a function host's timers as a service; graceful shutdown stops them
+/// and removes every environment.
+struct FunctionHostService: Service {
+    let host: FunctionHost
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await host.run()
+        }
+    }
+}
+
+/// Lets `tandem down` (through the control socket) stop the service group.
+final class ShutdownTrigger: Sendable {
+    private let action = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func set(_ action: @escaping @Sendable () -> Void) { self.action.withLock { $0 = action } }
+
+    func fire() { action.withLock { $0 }?() }
 }

@@ -20,6 +20,12 @@ public struct Tandem: AsyncParsableCommand {
             ValidateCommand.self,
             PlanCommand.self,
             ExplainCommand.self,
+            // The controller
+            UpCommand.self,
+            PsCommand.self,
+            InvokeCommand.self,
+            LogsCommand.self,
+            DownCommand.self,
         ]
     )
 

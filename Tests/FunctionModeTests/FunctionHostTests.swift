@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import NIOCore
+import Synchronization
 import NIOPosix
 import Testing
 @testable import FunctionMode
@@ -232,7 +233,8 @@ enum FunctionTestSupport {
     static var shouldRun: Bool { engineAnswers || isCI }
 
     static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
     static func echo(
@@ -247,7 +249,8 @@ enum FunctionTestSupport {
     /// A host on the real engine with the echo-function image; every
     /// environment it started is gone afterwards.
     static func withHost(
-        reapAfter: Duration = .seconds(60), _ body: (FunctionHost) async throws -> Void
+        reapAfter: Duration = .seconds(60), observer: (any FunctionHostObserver)? = nil,
+        _ body: (FunctionHost) async throws -> Void
     ) async throws {
         let engine = try EngineClient(socketPath: socketPath)
         var reachable = true
@@ -259,7 +262,8 @@ enum FunctionTestSupport {
         let project = "test-\(UUID().uuidString.prefix(8).lowercased())"
         let host = FunctionHost(
             engine: engine, runtimeHost: gateway, group: MultiThreadedEventLoopGroup.singleton,
-            settings: FunctionHostSettings(globalConcurrency: 16, reapAfter: reapAfter, project: project))
+            settings: FunctionHostSettings(globalConcurrency: 16, reapAfter: reapAfter, project: project),
+            observer: observer)
         let timers = Task { await host.run() }
         do {
             try await body(host)
@@ -302,6 +306,61 @@ enum FunctionTestSupport {
             }
             self.task = task
             try await task.value
+        }
+    }
+}
+
+/// Collects what a host reports, for the log and ledger tests.
+final class RecordingObserver: FunctionHostObserver {
+    private let state = Mutex<(lines: [String: [String]], reports: [InvocationReport])>(([:], []))
+
+    func functionLog(_ function: String, lines: [String]) {
+        state.withLock { $0.lines[function, default: []] += lines }
+    }
+
+    func invocationReported(_ report: InvocationReport) {
+        state.withLock { $0.reports.append(report) }
+    }
+
+    func lines(_ function: String) -> [String] { state.withLock { $0.lines[function] ?? [] } }
+    var reports: [InvocationReport] { state.withLock { $0.reports } }
+}
+
+@Suite("Function logs and reports against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+struct FunctionLogTests {
+    @Test("each invocation is logged START, the function's output, END, REPORT with measured memory")
+    func logAndReport() async throws {
+        let observer = RecordingObserver()
+        try await FunctionTestSupport.withHost(observer: observer) { host in
+            host.deploy(FunctionTestSupport.echo("logged", memoryMiB: 256))
+            let cold = await host.invoke(
+                "logged", payload: ByteBuffer(string: #"{"print":"hello from the handler","echo":1}"#), includeLog: true)
+            let log = try #require(cold.log)
+            let lines = log.split(separator: "\n").map(String.init)
+            #expect(lines.first == "START RequestId: \(cold.requestID) Version: $LATEST")
+            #expect(lines.contains("hello from the handler"))
+            #expect(lines.contains("END RequestId: \(cold.requestID)"))
+            let report = try #require(lines.last)
+            #expect(report.hasPrefix("REPORT RequestId: \(cold.requestID)\tDuration: "))
+            #expect(report.contains("\tBilled Duration: "))
+            #expect(report.contains("\tMemory Size: 256 MB"))
+            #expect(report.contains("\tMax Memory Used: "))
+            #expect(report.contains("\tInit Duration: "))
+            let warm = await host.invoke("logged", payload: ByteBuffer(string: #"{"echo":2}"#), includeLog: true)
+            #expect(warm.log?.contains("Init Duration") == false)
+            host.deploy(FunctionTestSupport.echo("logged-slow", timeout: .seconds(1)))
+            let timedOut = await host.invoke("logged-slow", payload: ByteBuffer(string: #"{"sleep_ms":20000}"#), includeLog: true)
+            let timeoutLog = try #require(timedOut.log)
+            #expect(timeoutLog.contains("Task timed out after 1.00 seconds"))
+            #expect(timeoutLog.contains("\tStatus: timeout"))
+            try await FunctionTestSupport.eventually(timeout: .seconds(5)) { observer.reports.count >= 2 }
+            let first = try #require(observer.reports.first { $0.requestID == cold.requestID })
+            #expect(first.cold)
+            #expect(first.outcome == .success)
+            #expect(first.memorySizeMiB == 256)
+            #expect((first.maxMemoryUsedMiB ?? 0) > 0)
+            #expect(first.billedMilliseconds >= 1)
+            #expect(observer.lines("logged").contains("hello from the handler"))
         }
     }
 }

@@ -45,13 +45,16 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     private let core: Mutex<Core>
     private let doorbell = Doorbell()
     private let server = NIOLockedValueBox<RuntimeAPIServer?>(nil)
+    private let logBook: InvocationLogBook
 
     /// - Parameters:
     ///   - runtimeHost: the address environments reach the controller at (the
     ///     bridge network's gateway, from ``EngineClient`` network inspect).
     public init(engine: EngineClient, runtimeHost: String, group: any EventLoopGroup,
                 settings: FunctionHostSettings = FunctionHostSettings(),
+                observer: (any FunctionHostObserver)? = nil,
                 logger: Logger = Logger(label: "tandem.function")) {
+        self.logBook = InvocationLogBook(observer: observer)
         self.engine = engine
         self.settings = settings
         self.runtimeHost = runtimeHost
@@ -119,11 +122,15 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     /// Invokes a function and waits for its outcome. Never throws: every way an
     /// invocation can end is an ``InvocationOutcome``.
-    public func invoke(_ function: String, payload: ByteBuffer, clientContext: String? = nil) async -> InvocationResult {
+    /// - Parameter includeLog: wait for the invocation's log (START … REPORT)
+    ///   and return it in ``InvocationResult/log`` (for `X-Amz-Log-Type: Tail`).
+    public func invoke(
+        _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false
+    ) async -> InvocationResult {
         let id = InvocationID(UUID().uuidString.lowercased())
         let arrivedAt = ContinuousClock.Instant.now
         let memory = definition(function)?.memoryMiB ?? 0
-        return await withCheckedContinuation { continuation in
+        var result = await withCheckedContinuation { continuation in
             let actions = core.withLock { core in
                 core.calls[id] = Call(function: function, payload: payload, clientContext: clientContext,
                                       arrivedAt: arrivedAt, continuation: continuation)
@@ -131,7 +138,11 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             }
             perform(actions)
         }
-        .withMemory(memory)
+        result.memorySizeMiB = memory
+        if includeLog, result.environment != nil {
+            result.log = await logBook.log(of: id)
+        }
+        return result
     }
 
     // MARK: - Time
@@ -227,6 +238,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             }
             try await engine.startContainer(created.id)
             Task { await self.watch(env, containerID: created.id, exit: exit) }
+            Task { await self.followOutput(env, function: function, containerID: created.id) }
+            Task { await self.followMemory(env, containerID: created.id) }
         } catch {
             logger.warning("environment failed to start", metadata: ["function": "\(function)", "env": "\(env)", "error": "\(error)"])
             let (containerID, endpoint) = core.withLock { core in
@@ -247,7 +260,34 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         environmentGone(env, exitCode: exitCode, outOfMemory: outOfMemory)
     }
 
+    /// The environment's output, line by line, into its invocations' logs.
+    private func followOutput(_ env: EnvironmentID, function: String, containerID: String) async {
+        do {
+            for try await chunk in try await engine.containerLogs(containerID, options: LogsOptions(follow: true, tty: false)) {
+                logBook.output(env, function: function, chunk.bytes)
+            }
+        } catch {
+            logger.debug("output stream ended", metadata: ["env": "\(env)", "error": "\(error)"])
+        }
+    }
+
+    /// The environment's peak memory, for REPORT's Max Memory Used.
+    private func followMemory(_ env: EnvironmentID, containerID: String) async {
+        do {
+            for try await sample in try await engine.containerStatsStream(containerID) {
+                if let peak = sample.memoryStats?.maxUsage ?? sample.memoryStats?.usage, peak > 0 {
+                    logBook.memory(env, maxUsageBytes: peak)
+                }
+            }
+        } catch {
+            logger.debug("stats stream ended", metadata: ["env": "\(env)", "error": "\(error)"])
+        }
+    }
+
     private func environmentGone(_ env: EnvironmentID, exitCode: Int, outOfMemory: Bool) {
+        if let function = core.withLock({ $0.environments[env]?.function }) {
+            logBook.environmentGone(env, function: function)
+        }
         let (actions, endpoint) = core.withLock { core in
             let endpoint = core.environments.removeValue(forKey: env)?.endpoint
             return (core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now), endpoint)
@@ -258,7 +298,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     private func deliver(_ id: InvocationID, to env: EnvironmentID, cold: Bool, initDuration: Duration?) {
         let now = ContinuousClock.Instant.now
-        let prepared = core.withLock { core -> (NextWaiter, NextEvent)? in
+        let prepared = core.withLock { core -> (NextWaiter, NextEvent, FunctionDefinition)? in
             guard var call = core.calls[id], let waiter = core.environments[env]?.waiter,
                   let definition = core.definitions[call.function]
             else { return nil }
@@ -272,12 +312,14 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
                 requestID: id.rawValue, deadlineEpochMilliseconds: deadline,
                 functionArn: definition.arn(region: settings.region, account: settings.account),
                 traceID: Self.traceID(), clientContext: call.clientContext, payload: call.payload)
-            return (waiter, event)
+            return (waiter, event, definition)
         }
-        guard let (waiter, event) = prepared else {
+        guard let (waiter, event, definition) = prepared else {
             logger.error("no parked runtime to deliver to", metadata: ["env": "\(env)", "request": "\(id)"])
             return
         }
+        logBook.delivered(id, env: env, function: definition.name, memorySizeMiB: definition.memoryMiB,
+                          initDuration: cold ? initDuration : nil)
         if !waiter.deliver(event) {
             logger.warning("runtime connection closed before delivery", metadata: ["env": "\(env)", "request": "\(id)"])
         }
@@ -331,7 +373,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         if paused { _ = await retrying { try await self.engine.unpauseContainer(id) } }
         do {
             try await engine.removeContainer(id, force: true)
-        } catch let error as EngineError where error.code == .notFound {
+        } catch let error as EngineError where error.code == .notFound || error.code == .conflict {
+            // Gone already, or being removed by the other path (watcher or shutdown).
         } catch {
             logger.warning("could not remove container", metadata: ["container": "\(id)", "error": "\(error)"])
         }
@@ -355,6 +398,10 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     private func finish(_ id: InvocationID, _ outcome: InvocationOutcome, finishedAt: ContinuousClock.Instant) {
         guard let call = core.withLock({ $0.calls.removeValue(forKey: id) }) else { return }
+        if let deliveredAt = call.deliveredAt {
+            let (kind, errorType, note) = Self.logSummary(outcome, requestID: id)
+            logBook.answered(id, duration: finishedAt - deliveredAt, outcome: kind, errorType: errorType, note: note)
+        }
         let result = InvocationResult(
             requestID: id, function: call.function, outcome: outcome, environment: call.environment,
             duration: call.deliveredAt.map { finishedAt - $0 }, initDuration: call.initDuration,
@@ -417,6 +464,31 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     // MARK: - Helpers
 
+    /// How an outcome reads in the log and the ledger: its kind, error type,
+    /// and the line Lambda writes for it before END.
+    static func logSummary(_ outcome: InvocationOutcome, requestID: InvocationID)
+        -> (InvocationReport.Outcome, String?, String?)
+    {
+        switch outcome {
+        case .response:
+            return (.success, nil, nil)
+        case .functionError(let report):
+            return (.error, report.errorType, nil)
+        case .responseTooLarge:
+            return (.error, "Function.ResponseSizeTooLarge", nil)
+        case .rejected:
+            return (.unavailable, nil, nil)
+        case .failed(let failure):
+            let (type, message) = InvocationResult.describe(failure, requestID: requestID)
+            switch failure {
+            case .timedOut: return (.timeout, type, "\(ISO8601DateFormatter().string(from: Date())) \(message)")
+            case .runtimeExited(_, let oom): return (oom ? .oom : .crash, type, message)
+            case .initFailed: return (.initError, type, message)
+            case .environmentUnavailable, .shuttingDown: return (.unavailable, type, message)
+            }
+        }
+    }
+
     static func logStreamDate() -> String {
         let date = Date()
         var calendar = Calendar(identifier: .gregorian)
@@ -432,14 +504,6 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             .map { String(repeating: "0", count: 8 - $0.count) + $0 }.joined()
         let parent = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         return "Root=1-\(epoch)-\(random);Parent=\(String(repeating: "0", count: 16 - parent.count) + parent);Sampled=0"
-    }
-}
-
-extension InvocationResult {
-    func withMemory(_ memory: Int) -> InvocationResult {
-        var copy = self
-        copy.memorySizeMiB = memory
-        return copy
     }
 }
 

@@ -29,6 +29,9 @@ public struct InvocationResult: Sendable {
     /// From arrival at the controller to the end, including any cold start.
     public var totalDuration: Duration
     public var memorySizeMiB: Int
+    /// The invocation's log as Lambda writes it (`START …`, the function's own
+    /// output, `END …`, `REPORT …`), when the host captured it.
+    public var log: String?
 
     /// Lambda's error document for outcomes that are errors, with the
     /// `errorType` Lambda uses; nil for a result.

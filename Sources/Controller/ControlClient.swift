@@ -1,0 +1,67 @@
+import Engine
+import Foundation
+
+/// Talks to a running controller over its control socket.
+public struct ControlClient: Sendable {
+    public let socketPath: String
+
+    public init(socketPath: String) { self.socketPath = socketPath }
+
+    /// Whether a controller answers on the socket.
+    public func isAnswering() async -> Bool {
+        guard let client = try? CurlHTTPClient(endpoint: .unixSocket(path: socketPath)) else { return false }
+        let response = try? await client.execute(HTTPRequest(path: "/v1/ps", timeout: .seconds(2)))
+        return response?.status == 200
+    }
+
+    public func processList() async throws -> ProcessList {
+        let response = try await send(HTTPRequest(path: "/v1/ps", timeout: .seconds(10)))
+        do {
+            return try JSONDecoder().decode(ProcessList.self, from: Data(response.body))
+        } catch {
+            throw ControllerError("the controller's answer to ps could not be read: \(error)")
+        }
+    }
+
+    /// One invocation's answer as the controller reports it.
+    public struct Invocation: Sendable {
+        public var requestID: String
+        public var body: [UInt8]
+        public var functionError: String?
+        public var log: String?
+    }
+
+    public func invoke(_ name: String, payload: [UInt8]) async throws -> Invocation {
+        let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
+        let response = try await send(HTTPRequest(
+            method: "POST", path: "/v1/functions/\(escaped)/invocations",
+            headers: [HTTPHeader("Content-Type", "application/json")], body: .bytes(payload), timeout: .seconds(960)))
+        return Invocation(
+            requestID: response.header("X-Tandem-Request-Id") ?? "",
+            body: response.body,
+            functionError: response.header("X-Tandem-Function-Error"),
+            log: response.header("X-Tandem-Log").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    public func down() async throws {
+        _ = try await send(HTTPRequest(method: "POST", path: "/v1/down", timeout: .seconds(10)))
+    }
+
+    private func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard FileManager.default.fileExists(atPath: socketPath) else {
+            throw ControllerError("no controller is running here (no control socket at \(socketPath)); start one with `tandem up`")
+        }
+        let client = try CurlHTTPClient(endpoint: .unixSocket(path: socketPath))
+        let response: HTTPResponse
+        do {
+            response = try await client.execute(request)
+        } catch {
+            throw ControllerError("no controller answers on \(socketPath) (\(error)); start one with `tandem up`")
+        }
+        guard (200..<300).contains(response.status) else {
+            let message = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ControllerError(message.isEmpty ? "the controller answered HTTP \(response.status)" : message)
+        }
+        return response
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import FunctionMode
+import Hummingbird
+import NIOCore
+
+/// The control socket's API (HTTP over `.tandem/tandem.sock`), used by
+/// `tandem ps`, `invoke` and `down`.
+///
+/// - `GET /v1/ps` → ``ProcessList`` as JSON
+/// - `POST /v1/functions/{name}/invocations` → the function's answer as the
+///   body; `X-Tandem-Request-Id`, `X-Tandem-Function-Error` (error type) and
+///   `X-Tandem-Log` (base64 of the invocation's log) as headers
+/// - `POST /v1/down` → 202, then the controller stops
+struct ControlServer: Sendable {
+    let controller: Controller
+    let shutdown: ShutdownTrigger
+
+    func application(socketPath: String, onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        let controller = self.controller
+        let shutdown = self.shutdown
+        router.get("/v1/ps") { _, _ -> Response in
+            try Self.json(ProcessList(controller: controller))
+        }
+        router.post("/v1/functions/{name}/invocations") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            guard controller.functionWorkloads.contains(name) else {
+                return Self.text(.notFound, "no function named \(name) runs here; `tandem ps` lists them")
+            }
+            let payload = try await request.body.collect(upTo: 6 * 1024 * 1024)
+            let result = await controller.functions.invoke(name, payload: payload, includeLog: true)
+            var headers = HTTPFields()
+            headers[.init("X-Tandem-Request-Id")!] = result.requestID.rawValue
+            if let log = result.log { headers[.init("X-Tandem-Log")!] = Data(log.utf8).base64EncodedString() }
+            switch result.outcome {
+            case .response(let body):
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+            case .rejected(let rejection):
+                return Self.text(.tooManyRequests, "\(name) is at its concurrency limit (\(rejection)); try again")
+            default:
+                let document = result.errorDocument
+                headers[.init("X-Tandem-Function-Error")!] = document?.errorType ?? "Unhandled"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document?.body ?? "")))
+            }
+        }
+        router.post("/v1/down") { _, _ -> Response in
+            shutdown.fire()
+            return Self.text(.accepted, "stopping")
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "tandem-control"),
+            onServerRunning: { _ in onRunning() },
+            logger: controller.logger)
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let data = try encoder.encode(value)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+}
+
+/// What `tandem ps` shows: each workload, its mode, and its environments.
+public struct ProcessList: Codable, Sendable {
+    public struct Workload: Codable, Sendable {
+        public var name: String
+        public var mode: String
+        public var running: Bool
+        public var environments: [Environment]
+    }
+
+    public struct Environment: Codable, Sendable {
+        public var id: String
+        public var phase: String
+        public var initialization: String
+        public var invocations: Int
+    }
+
+    public var project: String
+    public var workloads: [Workload]
+
+    init(controller: Controller) {
+        let views = controller.functions.environmentViews
+        project = controller.project
+        workloads = zip(controller.manifest.workloads, controller.decisions).map { workload, decision in
+            Workload(
+                name: workload.name, mode: decision.mode.rawValue,
+                running: controller.functionWorkloads.contains(workload.name),
+                environments: views.filter { $0.function == workload.name }.map {
+                    Environment(id: $0.id.rawValue, phase: $0.phase.rawValue,
+                                initialization: $0.initialization.rawValue, invocations: $0.invocationsServed)
+                })
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import FunctionMode
+import Manifest
+
+extension FunctionDefinition {
+    /// A function-mode workload of the manifest, as function mode runs it.
+    /// - Parameter image: the image reference to run (built or named).
+    public init(workload: Workload, image: String) {
+        var environment: [String: String] = [:]
+        for variable in workload.env { environment[variable.name] = variable.value }
+        self.init(
+            name: workload.name, image: image, handler: workload.handler, command: workload.command,
+            entrypoint: workload.entrypoint, environment: environment,
+            memoryMiB: Int(workload.memory.bytes >> 20),
+            timeout: (workload.timeout ?? Workload.defaultFunctionTimeout).swiftDuration,
+            tmpBytes: workload.tmp.bytes,
+            reservedConcurrency: workload.concurrency.reserved,
+            provisionedConcurrency: workload.concurrency.provisioned ?? 0)
+    }
+}
+
+extension Workload {
+    /// The image tandem runs for this workload: the named image, or the tag it
+    /// gives the image it builds (`tandem/NAME:latest`).
+    public var imageReference: String {
+        switch source {
+        case .image(let reference): reference
+        case .build: "tandem/\(name):latest"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import FunctionMode
+import Synchronization
+
+/// Keeps each function's log in `.tandem/logs/NAME.log` — across controller
+/// restarts and environment reaping — one line per line of output, stamped
+/// with the time it was written, and hands each invocation's report on.
+public final class FunctionLogFiles: FunctionHostObserver {
+    private let directory: StateDirectory
+    private let handles = Mutex<[String: FileHandle]>([:])
+    private let onReport: @Sendable (InvocationReport) -> Void
+
+    public init(directory: StateDirectory, onReport: @escaping @Sendable (InvocationReport) -> Void = { _ in }) {
+        self.directory = directory
+        self.onReport = onReport
+    }
+
+    public func functionLog(_ function: String, lines: [String]) {
+        let stamp = Self.timestamp(Date())
+        var text = ""
+        for line in lines { text += "\(stamp) \(line)\n" }
+        handles.withLock { handles in
+            guard let handle = handles[function] ?? open(function) else { return }
+            handles[function] = handle
+            handle.write(Data(text.utf8))
+        }
+    }
+
+    public func invocationReported(_ report: InvocationReport) {
+        onReport(report)
+    }
+
+    /// Closes every file.
+    public func close() {
+        handles.withLock { handles in
+            for handle in handles.values { try? handle.close() }
+            handles = [:]
+        }
+    }
+
+    private func open(_ function: String) -> FileHandle? {
+        let url = directory.logFile(function)
+        try? FileManager.default.createDirectory(at: directory.logs, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        }
+        guard let handle = try? FileHandle(forWritingTo: url) else { return nil }
+        _ = try? handle.seekToEnd()
+        return handle
+    }
+
+    /// `2026-11-24T23:59:01.123Z`.
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

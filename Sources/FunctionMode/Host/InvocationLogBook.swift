@@ -1,0 +1,196 @@
+import Foundation
+import Synchronization
+
+/// Writes each invocation's log the way Lambda does — `START`, the function's
+/// own output, `END`, `REPORT` with its figures — from the container's output
+/// stream and memory samples, and keeps the finished log for `Tail` callers.
+///
+/// The function's output reaches the host through the engine's log stream a
+/// little after the runtime writes it, so an invocation's log stays open for a
+/// short settle time after its answer (or until the environment's next
+/// invocation begins, whichever is first) before END and REPORT are written.
+final class InvocationLogBook: Sendable {
+    struct OpenLog: Sendable {
+        let function: String
+        let environment: EnvironmentID
+        let startedAt: Date
+        let memorySizeMiB: Int
+        let initDuration: Duration?
+        var lines: [String]
+        var bytes = 0
+        var answered: (duration: Duration, outcome: InvocationReport.Outcome, errorType: String?, note: String?)?
+        var waiters: [CheckedContinuation<String?, Never>] = []
+    }
+
+    struct State: Sendable {
+        var open: [InvocationID: OpenLog] = [:]
+        var owner: [EnvironmentID: InvocationID] = [:]
+        var maxMemory: [EnvironmentID: Int64] = [:]
+        var partial: [EnvironmentID: String] = [:]
+        /// Finished logs kept for late `Tail` readers, newest last.
+        var finished: [InvocationID: String] = [:]
+        var finishedOrder: [InvocationID] = []
+    }
+
+    /// Most bytes of one invocation's log kept in memory (Tail shows the last 4 KB).
+    static let keptBytes = 16 * 1024
+    private let state = Mutex(State())
+    private let observer: (any FunctionHostObserver)?
+    let settleTime: Duration
+
+    init(observer: (any FunctionHostObserver)?, settleTime: Duration = .milliseconds(15)) {
+        self.observer = observer
+        self.settleTime = settleTime
+    }
+
+    // MARK: - Inputs
+
+    /// A chunk of an environment's output (stdout or stderr).
+    func output(_ env: EnvironmentID, function: String, _ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lines = state.withLock { state -> [String] in
+            var buffer = (state.partial[env] ?? "") + text
+            var complete: [String] = []
+            while let newline = buffer.firstIndex(of: "\n") {
+                complete.append(String(buffer[..<newline]))
+                buffer = String(buffer[buffer.index(after: newline)...])
+            }
+            state.partial[env] = buffer.isEmpty ? nil : buffer
+            if let owner = state.owner[env], var log = state.open[owner] {
+                for line in complete { Self.keep(line, in: &log) }
+                state.open[owner] = log
+            }
+            return complete
+        }
+        if !lines.isEmpty { observer?.functionLog(function, lines: lines) }
+    }
+
+    /// The latest memory sample of an environment (peak bytes so far).
+    func memory(_ env: EnvironmentID, maxUsageBytes: Int64) {
+        state.withLock { state in
+            state.maxMemory[env] = max(state.maxMemory[env] ?? 0, maxUsageBytes)
+        }
+    }
+
+    /// An invocation was handed to an environment: its log begins.
+    func delivered(_ id: InvocationID, env: EnvironmentID, function: String, memorySizeMiB: Int, initDuration: Duration?) {
+        let previous = state.withLock { $0.owner[env] }
+        if let previous { finalize(previous) }
+        let start = LambdaLogFormat.start(id)
+        state.withLock { state in
+            var log = OpenLog(function: function, environment: env, startedAt: Date(), memorySizeMiB: memorySizeMiB,
+                              initDuration: initDuration, lines: [])
+            Self.keep(start, in: &log)
+            state.open[id] = log
+            state.owner[env] = id
+        }
+        observer?.functionLog(function, lines: [start])
+    }
+
+    /// The invocation has its outcome; END and REPORT follow after the settle time.
+    func answered(_ id: InvocationID, duration: Duration, outcome: InvocationReport.Outcome, errorType: String?, note: String? = nil) {
+        let known = state.withLock { state -> Bool in
+            guard state.open[id] != nil else { return false }
+            state.open[id]?.answered = (duration, outcome, errorType, note)
+            return true
+        }
+        guard known else { return }
+        let settle = settleTime
+        Task {
+            try? await Task.sleep(for: settle)
+            // REPORT's Max Memory Used comes from the engine's stats stream,
+            // which samples about once a second: on a cold start, wait for
+            // the first sample (a little), rather than print none.
+            let deadline = ContinuousClock.now + .milliseconds(1500)
+            while ContinuousClock.now < deadline, self.needsMemorySample(id) {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            self.finalize(id)
+        }
+    }
+
+    /// Whether an open invocation waits for its environment's first memory sample.
+    private func needsMemorySample(_ id: InvocationID) -> Bool {
+        state.withLock { state in
+            guard let log = state.open[id], log.answered?.outcome != .oom else { return false }
+            return state.maxMemory[log.environment] == nil && state.owner[log.environment] == id
+        }
+    }
+
+    /// The environment is gone: whatever it was doing is finished.
+    func environmentGone(_ env: EnvironmentID, function: String) {
+        // A last line without its newline still belongs to the log.
+        if state.withLock({ $0.partial[env] != nil }) { output(env, function: function, [UInt8(ascii: "\n")]) }
+        if let owner = state.withLock({ $0.owner[env] }) { finalize(owner) }
+        state.withLock { state in
+            state.maxMemory[env] = nil
+            state.partial[env] = nil
+        }
+    }
+
+    /// The finished log of an invocation (waits for it to be finished).
+    func log(of id: InvocationID) async -> String? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> String?? in
+                if let finished = state.finished[id] { return .some(finished) }
+                guard state.open[id] != nil else { return .some(nil) }
+                state.open[id]?.waiters.append(continuation)
+                return .none
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    // MARK: - Finishing
+
+    private func finalize(_ id: InvocationID) {
+        let finished = state.withLock { state -> (OpenLog, [String], InvocationReport?)? in
+            guard var log = state.open.removeValue(forKey: id) else { return nil }
+            if state.owner[log.environment] == id { state.owner[log.environment] = nil }
+            var lines: [String] = []
+            var report: InvocationReport?
+            if let answered = log.answered {
+                if let note = answered.note { lines.append(note) }
+                let milliseconds = Double(answered.duration.components.seconds) * 1000
+                    + Double(answered.duration.components.attoseconds) / 1e15
+                let used = answered.outcome == .oom
+                    ? log.memorySizeMiB
+                    : state.maxMemory[log.environment].map { Int(($0 + (1 << 20) - 1) >> 20) }
+                report = InvocationReport(
+                    requestID: id, function: log.function, environment: log.environment,
+                    startedAtEpochMilliseconds: Int64(log.startedAt.timeIntervalSince1970 * 1000),
+                    durationMilliseconds: milliseconds,
+                    billedMilliseconds: LambdaLogFormat.billedMilliseconds(milliseconds),
+                    memorySizeMiB: log.memorySizeMiB, maxMemoryUsedMiB: used,
+                    initDurationMilliseconds: log.initDuration.map {
+                        Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15
+                    },
+                    outcome: answered.outcome, errorType: answered.errorType)
+            }
+            lines.append(LambdaLogFormat.end(id))
+            if let report { lines.append(LambdaLogFormat.report(report)) }
+            for line in lines { Self.keep(line, in: &log) }
+            let text = log.lines.joined(separator: "\n") + "\n"
+            state.finished[id] = text
+            state.finishedOrder.append(id)
+            if state.finishedOrder.count > 256 {
+                let dropped = state.finishedOrder.removeFirst()
+                state.finished[dropped] = nil
+            }
+            return (log, lines, report)
+        }
+        guard let (log, lines, report) = finished else { return }
+        observer?.functionLog(log.function, lines: lines)
+        if let report { observer?.invocationReported(report) }
+        let text = log.lines.joined(separator: "\n") + "\n"
+        for waiter in log.waiters { waiter.resume(returning: text) }
+    }
+
+    private static func keep(_ line: String, in log: inout OpenLog) {
+        log.lines.append(line)
+        log.bytes += line.utf8.count + 1
+        while log.bytes > keptBytes, log.lines.count > 1 {
+            log.bytes -= log.lines.removeFirst().utf8.count + 1
+        }
+    }
+}
