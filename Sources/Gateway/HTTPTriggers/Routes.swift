@@ -80,7 +80,8 @@ public struct RouteTable: Sendable {
     public init() { compiled = [] }
 
     /// Checks and orders routes: templates must be well formed, outside the
-    /// Lambda API's paths, and two routes may not share a path and a method.
+    /// Lambda API's paths, and two routes may not share a path and a method
+    /// (or both be `ANY`).
     public init(_ routes: [GatewayRoute]) throws(RouteTableError) {
         var compiled: [Compiled] = []
         for route in routes {
@@ -187,8 +188,10 @@ public struct RouteTable: Sendable {
         }
     }
 
+    /// Two `ANY` routes, or two sharing a method, clash; `ANY` beside a
+    /// method-specific route does not (the specific one wins its method).
     static func overlap(_ a: Set<String>?, _ b: Set<String>?) -> Bool {
-        guard let a, let b else { return true }
+        guard let a, let b else { return a == nil && b == nil }
         return !a.isDisjoint(with: b)
     }
 

@@ -7,13 +7,22 @@ public protocol FunctionInvoker: Sendable {
     /// True when a function of this name is deployed.
     func functionExists(_ name: String) -> Bool
     /// Invokes synchronously; never throws (every ending is an outcome).
-    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?) async -> InvocationResult
+    /// - Parameter includeLog: the caller wants ``InvocationResult/log``
+    ///   (`X-Amz-Log-Type: Tail`); without it the invoker need not wait for the log.
+    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult
     /// Queues an asynchronous (Event) invocation; throws if it cannot be accepted durably.
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID
 }
 
 /// A ``FunctionHost`` for synchronous calls, with asynchronous ones handed to
 /// a queue the caller provides (the host itself keeps no queue).
+extension FunctionInvoker {
+    /// Invokes without asking for the log.
+    public func invoke(_ name: String, payload: ByteBuffer, clientContext: String? = nil) async -> InvocationResult {
+        await invoke(name, payload: payload, clientContext: clientContext, includeLog: false)
+    }
+}
+
 public struct FunctionHostInvoker: FunctionInvoker {
     public let host: FunctionHost
     private let enqueueEvent: @Sendable (String, ByteBuffer) async throws -> InvocationID
@@ -25,7 +34,8 @@ public struct FunctionHostInvoker: FunctionInvoker {
 
     public func functionExists(_ name: String) -> Bool { host.definition(name) != nil }
 
-    public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?) async -> InvocationResult {
+    public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult {
+        // TODO: pass includeLog once FunctionHost.invoke(includeLog:) is committed (log capture in progress).
         await host.invoke(name, payload: payload, clientContext: clientContext)
     }
 

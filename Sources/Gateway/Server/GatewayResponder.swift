@@ -84,7 +84,7 @@ public struct GatewayResponder: HTTPResponder {
         switch head.invocationType {
         case .requestResponse:
             let result = await invoker.invoke(head.functionName, payload: invocation.payload,
-                                              clientContext: head.clientContext)
+                                              clientContext: head.clientContext, includeLog: head.logType == .tail)
             return Self.response(.make(result: result, logType: head.logType, account: configuration.account))
         case .event:
             do {
@@ -121,7 +121,7 @@ public struct GatewayResponder: HTTPResponder {
             guard event.readableBytes <= LambdaInvokeAPI.maxSyncPayloadBytes else {
                 return Self.response(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large", requestID: requestID))
             }
-            let result = await invoker.invoke(name, payload: event, clientContext: nil)
+            let result = await invoker.invoke(name, payload: event, clientContext: nil, includeLog: false)
             return Self.response(HTTPTriggerResponse.make(result: result, requestID: requestID))
         }
     }
