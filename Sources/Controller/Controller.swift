@@ -116,7 +116,7 @@ public final class Controller: Sendable {
                 progress("\(workload.name): placed in \(decision.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
                 continue
             }
-            guard workload.contract == .lambda else {
+            guard workload.contract != .command else {
                 progress("\(workload.name): the \(workload.contract.rawValue) contract in function mode is not part of this version yet, so it is not started")
                 continue
             }

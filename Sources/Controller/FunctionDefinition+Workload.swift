@@ -15,6 +15,9 @@ extension FunctionDefinition {
             tmpBytes: workload.tmp.bytes,
             reservedConcurrency: workload.concurrency.reserved,
             provisionedConcurrency: workload.concurrency.provisioned ?? 0)
+        if workload.contract == .http {
+            contract = .http(port: workload.port ?? Workload.defaultHTTPPort)
+        }
     }
 }
 

@@ -1,8 +1,17 @@
 import Engine
 
+/// How the code inside a function's image is called.
+public enum FunctionContract: Sendable, Equatable {
+    /// It pulls events from the Lambda Runtime API (every AWS Lambda runtime).
+    case lambda
+    /// It serves HTTP on `port` (`$PORT` is set to it); each invocation is a request.
+    case http(port: Int)
+}
+
 /// Everything function mode needs to run one workload as a Lambda-style function.
 public struct FunctionDefinition: Sendable, Equatable {
     public var name: String
+    public var contract: FunctionContract = .lambda
     public var image: String
     /// `_HANDLER` for the runtime.
     public var handler: String?
@@ -126,8 +135,13 @@ public enum EnvironmentContainer {
         _ definition: FunctionDefinition, runtimeAPI: String, environment: EnvironmentID,
         initialization: InitializationType, settings: FunctionHostSettings, date: String
     ) -> ContainerSpec {
-        let variables = variables(definition, runtimeAPI: runtimeAPI, environment: environment,
+        var variables = variables(definition, runtimeAPI: runtimeAPI, environment: environment,
                                   initialization: initialization, settings: settings, date: date)
+        if case .http(let port) = definition.contract {
+            // An http function serves on $PORT; it has no Runtime API.
+            variables["PORT"] = String(port)
+            variables["AWS_LAMBDA_RUNTIME_API"] = nil
+        }
         var spec = ContainerSpec(
             image: definition.image, cmd: definition.command,
             labels: labels(function: definition.name, environment: environment, project: settings.project))

@@ -12,6 +12,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     struct Call: Sendable {
         let function: String
         let payload: ByteBuffer
+        /// For an http function: the request to forward.
+        var request: ForwardedRequest?
+        var response: ForwardedResponse?
         let clientContext: String?
         let arrivedAt: ContinuousClock.Instant
         let continuation: CheckedContinuation<InvocationResult, Never>
@@ -23,6 +26,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     struct Environment: Sendable {
         let function: String
         var endpoint: RuntimeEndpoint?
+        /// For an http function: its server, once it answers.
+        var server: CurlHTTPClient?
         var containerID: String?
         var waiter: NextWaiter?
         var paused = false
@@ -127,12 +132,18 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     public func invoke(
         _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false
     ) async -> InvocationResult {
+        await invoke(function, payload: payload, request: nil, clientContext: clientContext, includeLog: includeLog)
+    }
+
+    private func invoke(
+        _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?, includeLog: Bool
+    ) async -> InvocationResult {
         let id = InvocationID(UUID().uuidString.lowercased())
         let arrivedAt = ContinuousClock.Instant.now
         let memory = definition(function)?.memoryMiB ?? 0
         var result = await withCheckedContinuation { continuation in
             let actions = core.withLock { core in
-                core.calls[id] = Call(function: function, payload: payload, clientContext: clientContext,
+                core.calls[id] = Call(function: function, payload: payload, request: request, clientContext: clientContext,
                                       arrivedAt: arrivedAt, continuation: continuation)
                 return core.fleet.invoke(id, function: function, now: arrivedAt)
             }
@@ -143,6 +154,14 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             result.log = await logBook.log(of: id)
         }
         return result
+    }
+
+    /// Sends an HTTP request to an http-contract function (started on demand,
+    /// frozen between requests, reaped when idle like any function). Its
+    /// answer is in ``InvocationResult/httpResponse``.
+    public func invoke(_ function: String, request: ForwardedRequest, includeLog: Bool = false) async -> InvocationResult {
+        await invoke(function, payload: ByteBuffer(bytes: request.body), request: request, clientContext: nil,
+                     includeLog: includeLog)
     }
 
     // MARK: - Time
@@ -219,10 +238,14 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         }
         core.withLock { $0.environments[env] = Environment(function: function) }
         do {
-            let endpoint = try await runtimeServer.openEndpoint(for: env)
-            core.withLock { $0.environments[env]?.endpoint = endpoint }
+            var runtimeAPI = ""
+            if definition.contract == .lambda {
+                let endpoint = try await runtimeServer.openEndpoint(for: env)
+                core.withLock { $0.environments[env]?.endpoint = endpoint }
+                runtimeAPI = endpoint.address
+            }
             let spec = EnvironmentContainer.spec(
-                definition, runtimeAPI: endpoint.address, environment: env, initialization: type,
+                definition, runtimeAPI: runtimeAPI, environment: env, initialization: type,
                 settings: settings, date: Self.logStreamDate())
             let created = try await engine.createContainer(spec, name: "tandem-\(function)-\(env.rawValue)")
             let destroyEarly = core.withLock { core -> Bool in
@@ -240,6 +263,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             Task { await self.watch(env, containerID: created.id, exit: exit) }
             Task { await self.followOutput(env, function: function, containerID: created.id) }
             Task { await self.followMemory(env, containerID: created.id) }
+            if case .http(let port) = definition.contract {
+                Task { await self.awaitServer(env, containerID: created.id, port: port) }
+            }
         } catch {
             logger.warning("environment failed to start", metadata: ["function": "\(function)", "env": "\(env)", "error": "\(error)"])
             let (containerID, endpoint) = core.withLock { core in
@@ -258,6 +284,61 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         let outOfMemory = (try? await engine.inspectContainer(containerID).state.oomKilled) ?? false
         await removeContainer(containerID, paused: false)
         environmentGone(env, exitCode: exitCode, outOfMemory: outOfMemory)
+    }
+
+    /// Waits until an http function's server answers on its port, then
+    /// offers the environment work (as a runtime's first `/next` would).
+    private func awaitServer(_ env: EnvironmentID, containerID: String, port: Int) async {
+        guard let address = try? await engine.inspectContainer(containerID).ipAddress(),
+              let server = try? CurlHTTPClient(endpoint: .tcp(baseURL: "http://\(address):\(port)"), connectTimeout: .milliseconds(200))
+        else { return }
+        let deadline = ContinuousClock.now + settings.initTimeout
+        while ContinuousClock.now < deadline {
+            guard core.withLock({ $0.environments[env].map { !$0.destroyRequested } ?? false }) else { return }
+            // Any HTTP answer means the server listens; a refused or reset
+            // connection means not yet.
+            if (try? await server.execute(HTTPRequest(method: "GET", path: "/", timeout: .seconds(1)))) != nil {
+                let actions = core.withLock { core -> [FleetAction] in
+                    guard core.environments[env] != nil else { return [] }
+                    core.environments[env]?.server = server
+                    return core.fleet.runtimeRequestedNext(env, now: .now)
+                }
+                perform(actions)
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Sends an invocation's request to an http function and takes its answer.
+    private func forward(_ id: InvocationID, request: ForwardedRequest, to server: CurlHTTPClient, env: EnvironmentID) async {
+        let outcome: InvocationOutcome
+        var response: ForwardedResponse?
+        do {
+            let answer = try await server.execute(HTTPRequest(
+                method: request.method, path: request.path,
+                headers: request.headers.map { HTTPHeader($0.name, $0.value) },
+                body: request.body.isEmpty ? .none : .bytes(request.body)))
+            response = ForwardedResponse(
+                status: answer.status, headers: answer.headers.map { ($0.name, $0.value) }, body: answer.body)
+            outcome = .response(ByteBuffer(bytes: answer.body))
+        } catch {
+            // The server dropped the request: the function failed it. (A timeout
+            // or a crash ends the invocation first, through the fleet.)
+            outcome = .functionError(RuntimeErrorReport(
+                errorType: "Runtime.HTTPError", errorMessage: "the function's server did not answer: \(error)", body: []))
+        }
+        let now = ContinuousClock.Instant.now
+        let (verdict, actions) = core.withLock { core -> (RuntimeCallVerdict, [FleetAction]) in
+            let verdict = core.fleet.runtimeFinished(id, in: env, now: now)
+            guard verdict == .accepted else { return (verdict, []) }
+            core.calls[id]?.response = response
+            // The server is ready for the next request at once.
+            return (verdict, core.fleet.runtimeRequestedNext(env, now: now))
+        }
+        if verdict == .accepted { finish(id, outcome, finishedAt: now) }
+        perform(actions)
+        wake() // the freeze grace starts now
     }
 
     /// The environment's output, line by line, into its invocations' logs.
@@ -298,6 +379,21 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     private func deliver(_ id: InvocationID, to env: EnvironmentID, cold: Bool, initDuration: Duration?) {
         let now = ContinuousClock.Instant.now
+        if let (server, request, definition) = core.withLock({ core -> (CurlHTTPClient, ForwardedRequest, FunctionDefinition)? in
+            guard var call = core.calls[id], let server = core.environments[env]?.server,
+                  let request = call.request, let definition = core.definitions[call.function]
+            else { return nil }
+            call.deliveredAt = now
+            call.environment = env
+            call.initDuration = cold ? initDuration : nil
+            core.calls[id] = call
+            return (server, request, definition)
+        }) {
+            logBook.delivered(id, env: env, function: definition.name, memorySizeMiB: definition.memoryMiB,
+                              initDuration: cold ? initDuration : nil)
+            Task { await self.forward(id, request: request, to: server, env: env) }
+            return
+        }
         let prepared = core.withLock { core -> (NextWaiter, NextEvent, FunctionDefinition)? in
             guard var call = core.calls[id], let waiter = core.environments[env]?.waiter,
                   let definition = core.definitions[call.function]
@@ -402,10 +498,11 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             let (kind, errorType, note) = Self.logSummary(outcome, requestID: id)
             logBook.answered(id, duration: finishedAt - deliveredAt, outcome: kind, errorType: errorType, note: note)
         }
-        let result = InvocationResult(
+        var result = InvocationResult(
             requestID: id, function: call.function, outcome: outcome, environment: call.environment,
             duration: call.deliveredAt.map { finishedAt - $0 }, initDuration: call.initDuration,
             totalDuration: finishedAt - call.arrivedAt, memorySizeMiB: 0)
+        result.httpResponse = call.response
         call.continuation.resume(returning: result)
     }
 

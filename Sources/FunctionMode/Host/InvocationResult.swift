@@ -32,6 +32,8 @@ public struct InvocationResult: Sendable {
     /// The invocation's log as Lambda writes it (`START …`, the function's own
     /// output, `END …`, `REPORT …`), when the host captured it.
     public var log: String?
+    /// For an http function: its HTTP answer (status, headers, body).
+    public var httpResponse: ForwardedResponse?
 
     /// Lambda's error document for outcomes that are errors, with the
     /// `errorType` Lambda uses; nil for a result.
@@ -82,5 +84,43 @@ public struct InvocationResult: Sendable {
         case 2: "interrupt"
         default: "signal \(number)"
         }
+    }
+}
+
+/// An HTTP request as tandem forwards it to an http-contract function.
+public struct ForwardedRequest: Sendable, Equatable {
+    public var method: String
+    /// Path and query, starting with `/`.
+    public var path: String
+    public var headers: [Header]
+    public var body: [UInt8]
+
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(method: String, path: String, headers: [Header] = [], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// An http-contract function's answer.
+public struct ForwardedResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
     }
 }
