@@ -43,6 +43,9 @@ static inline CURLcode tandem_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v
 static inline CURLcode tandem_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) {
     return curl_easy_getinfo(h, i, v);
 }
+static inline CURLcode tandem_easy_getinfo_socket(CURL *h, CURLINFO i, curl_socket_t *v) {
+    return curl_easy_getinfo(h, i, v);
+}
 
 static inline CURLMcode tandem_multi_setopt_long(CURLM *m, CURLMoption o, long v) {
     return curl_multi_setopt(m, o, v);
