@@ -43,6 +43,31 @@ public struct ControlClient: Sendable {
             log: response.header("X-Tandem-Log").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
     }
 
+    /// Queues an asynchronous invocation; returns its request id.
+    public func enqueue(_ name: String, payload: [UInt8]) async throws -> String {
+        let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
+        let response = try await send(HTTPRequest(
+            method: "POST", path: "/v1/functions/\(escaped)/invocations?async=1",
+            headers: [HTTPHeader("Content-Type", "application/json")], body: .bytes(payload), timeout: .seconds(30)))
+        return response.header("X-Tandem-Request-Id") ?? ""
+    }
+
+    public func deadLetters() async throws -> [DeadLetter] {
+        let response = try await send(HTTPRequest(path: "/v1/dlq", timeout: .seconds(30)))
+        do {
+            return try JSONDecoder().decode([DeadLetter].self, from: Data(response.body))
+        } catch {
+            throw ControllerError("the controller's dead-letter list could not be read: \(error)")
+        }
+    }
+
+    /// Puts a queue's dead letters back; returns how many.
+    public func redrive(queue: String) async throws -> Int {
+        let escaped = queue.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? queue
+        let response = try await send(HTTPRequest(method: "POST", path: "/v1/dlq/redrive?queue=\(escaped)", timeout: .seconds(30)))
+        return Int(String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     public func down() async throws {
         _ = try await send(HTTPRequest(method: "POST", path: "/v1/down", timeout: .seconds(10)))
     }

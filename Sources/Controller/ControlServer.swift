@@ -2,6 +2,7 @@ import Foundation
 import FunctionMode
 import Hummingbird
 import NIOCore
+import Store
 
 /// The control socket's API (HTTP over `.tandem/tandem.sock`), used by
 /// `tandem ps`, `invoke` and `down`.
@@ -27,6 +28,13 @@ struct ControlServer: Sendable {
             guard controller.functionWorkloads.contains(name) else {
                 return Self.text(.notFound, "no function named \(name) runs here; `tandem ps` lists them")
             }
+            if request.uri.queryParameters["async"] == "1" {
+                let payload = try await request.body.collect(upTo: 1024 * 1024)
+                let id = try await controller.events.enqueue(name, payload: Array(payload.readableBytesView))
+                var headers = HTTPFields()
+                headers[.init("X-Tandem-Request-Id")!] = id.rawValue
+                return Response(status: .accepted, headers: headers)
+            }
             let payload = try await request.body.collect(upTo: 6 * 1024 * 1024)
             let result = await controller.functions.invoke(name, payload: payload, includeLog: true)
             var headers = HTTPFields()
@@ -42,6 +50,17 @@ struct ControlServer: Sendable {
                 headers[.init("X-Tandem-Function-Error")!] = document?.errorType ?? "Unhandled"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document?.body ?? "")))
             }
+        }
+        router.get("/v1/dlq") { _, _ -> Response in
+            let letters = try await controller.store.deadLetters()
+            return try Self.json(letters.map(DeadLetter.init))
+        }
+        router.post("/v1/dlq/redrive") { request, _ -> Response in
+            guard let queue = request.uri.queryParameters["queue"].map(String.init), !queue.isEmpty else {
+                return Self.text(.badRequest, "name the queue: ?queue=NAME (`tandem dlq list` shows them)")
+            }
+            let count = try await controller.store.redrive(queue: queue, now: EventQueue.now())
+            return Self.text(.ok, "\(count)")
         }
         router.post("/v1/down") { _, _ -> Response in
             shutdown.fire()
@@ -101,5 +120,27 @@ public struct ProcessList: Codable, Sendable {
                                 initialization: $0.initialization.rawValue, invocations: $0.invocationsServed)
                 })
         }
+    }
+}
+
+/// One dead letter as `tandem dlq list` shows it.
+public struct DeadLetter: Codable, Sendable {
+    public var id: Int64
+    public var queue: String
+    public var requestID: String
+    public var attempts: Int
+    public var reason: String
+    public var lastError: String?
+    public var payload: String
+
+    init(_ message: QueueMessage) {
+        let (requestID, payload) = EventQueue.open(message.payload)
+        id = message.id
+        queue = message.queue
+        self.requestID = requestID.rawValue
+        attempts = message.attempts
+        reason = message.deadLetterReason ?? ""
+        lastError = message.lastError
+        self.payload = String(decoding: payload, as: UTF8.self)
     }
 }

@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import Placement
 import ServiceLifecycle
+import Store
 import Synchronization
 
 /// What `tandem up` needs to know.
@@ -18,6 +19,8 @@ public struct ControllerOptions: Sendable {
     public var gatewayPort: Int
     public var engineSocket: String
     public var settings: FunctionHostSettings
+    /// Back-off between retries of a failed asynchronous event (Lambda: about 1 and 2 minutes).
+    public var eventBackoff: [Swift.Duration] = [.seconds(60), .seconds(120)]
 
     public init(
         manifestPath: String = ManifestLoader.defaultPath, state: StateDirectory = StateDirectory(),
@@ -51,6 +54,8 @@ public final class Controller: Sendable {
     public let project: String
     let logFiles: FunctionLogFiles
     let logger: Logger
+    public let store: Store
+    let events: EventQueue
 
     /// The functions this controller runs, by name.
     public var functionNames: [String] {
@@ -62,8 +67,10 @@ public final class Controller: Sendable {
     private init(
         manifest: Manifest, decisions: [Decision], engine: EngineClient, functions: FunctionHost,
         options: ControllerOptions, project: String, logFiles: FunctionLogFiles, functionWorkloads: Set<String>,
-        logger: Logger
+        logger: Logger, store: Store, events: EventQueue
     ) {
+        self.store = store
+        self.events = events
         self.manifest = manifest
         self.decisions = decisions
         self.engine = engine
@@ -151,14 +158,40 @@ public final class Controller: Sendable {
         }
         var settings = options.settings
         settings.project = project
-        let logFiles = FunctionLogFiles(directory: options.state)
+        let store: Store
+        do {
+            store = try Store.open(path: options.state.database)
+        } catch {
+            throw ControllerError("cannot open the state database \(options.state.database): \(error)")
+        }
+        let logFiles = FunctionLogFiles(directory: options.state) { report in
+            let record = InvocationRecord(report: report)
+            Task {
+                do { try await store.record(record) } catch {
+                    logger.error("could not record an invocation", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let host = FunctionHost(
             engine: engine, runtimeHost: runtimeHost, group: MultiThreadedEventLoopGroup.singleton,
             settings: settings, observer: logFiles, logger: logger)
         for definition in definitions { host.deploy(definition) }
+        let asyncFunctions = manifest.workloads.filter { functionWorkloads.contains($0.name) }.map { workload in
+            EventQueue.Function(
+                name: workload.name,
+                policy: RetryPolicy(
+                    maxAttempts: (workload.retries ?? 2) + 1,
+                    maxEventAge: workload.maxEventAge.map { $0.swiftDuration } ?? .seconds(6 * 3600),
+                    backoff: options.eventBackoff),
+                deadLetterQueue: workload.deadLetter,
+                workers: min(workload.concurrency.reserved ?? 4, 4),
+                timeout: (workload.timeout ?? Workload.defaultFunctionTimeout).swiftDuration)
+        }
+        let events = EventQueue(store: store, host: host, functions: asyncFunctions, logger: logger)
         return Controller(
             manifest: manifest, decisions: decisions, engine: engine, functions: host, options: options,
-            project: project, logFiles: logFiles, functionWorkloads: functionWorkloads, logger: logger)
+            project: project, logFiles: logFiles, functionWorkloads: functionWorkloads, logger: logger,
+            store: store, events: events)
     }
 
     /// Runs until SIGINT, SIGTERM or `tandem down`; then every environment is removed.
@@ -173,7 +206,7 @@ public final class Controller: Sendable {
         let shutdown = ShutdownTrigger()
         let control = ControlServer(controller: self, shutdown: shutdown).application(
             socketPath: socket, onRunning: { progress("control socket \(socket)") })
-        var services: [any Service] = [FunctionHostService(host: functions), control]
+        var services: [any Service] = [FunctionHostService(host: functions), events, control]
         if let gateway = try makeGateway(progress: progress) { services.append(gateway) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -227,4 +260,27 @@ final class ShutdownTrigger: Sendable {
     func set(_ action: @escaping @Sendable () -> Void) { self.action.withLock { $0 = action } }
 
     func fire() { action.withLock { $0 }?() }
+}
+
+extension InvocationRecord {
+    /// The ledger's record of a function invocation's report.
+    init(report: InvocationReport) {
+        let outcome: Outcome
+        switch report.outcome {
+        case .success: outcome = .success
+        case .error: outcome = .error
+        case .timeout: outcome = .timeout
+        case .crash: outcome = .crash
+        case .oom: outcome = .oom
+        case .initError: outcome = .initError
+        case .unavailable: outcome = .unavailable
+        }
+        self.init(
+            requestID: report.requestID.rawValue, workload: report.function, mode: .function, trigger: .invoke,
+            startedAt: report.startedAtEpochMilliseconds, durationMs: report.durationMilliseconds,
+            billedDurationMs: Int64(report.billedMilliseconds), memorySizeMB: report.memorySizeMiB,
+            maxMemoryUsedMB: report.maxMemoryUsedMiB, initDurationMs: report.initDurationMilliseconds,
+            cold: report.cold, outcome: outcome, errorType: report.errorType,
+            environmentID: report.environment.rawValue)
+    }
 }

@@ -16,8 +16,20 @@ struct InvokeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The event: JSON, or @FILE to read it from a file.", valueName: "json|@file"))
     var payload = "{}"
 
+    @Flag(name: .customLong("async"), help: "Queue the event (Lambda's Event invocation) and print its request id.")
+    var asynchronous = false
+
     func run() async throws {
         let bytes = try Self.payloadBytes(payload)
+        if asynchronous {
+            do {
+                let id = try await ControlClient(socketPath: StateDirectory().controlSocket).enqueue(name, payload: bytes)
+                print("queued \(id)")
+            } catch let error as ControllerError {
+                throw CLIError(error.description)
+            }
+            return
+        }
         let result: ControlClient.Invocation
         do {
             result = try await ControlClient(socketPath: StateDirectory().controlSocket).invoke(name, payload: bytes)
@@ -92,6 +104,51 @@ struct LogsCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(200))
             } else {
                 FileHandle.standardOutput.write(more)
+            }
+        }
+    }
+}
+
+/// `tandem dlq list|redrive`: events that failed every attempt.
+struct DLQCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "List or redrive dead-lettered events.",
+        subcommands: [List.self, Redrive.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the dead letters of every queue.")
+
+        func run() async throws {
+            let letters: [DeadLetter]
+            do {
+                letters = try await ControlClient(socketPath: StateDirectory().controlSocket).deadLetters()
+            } catch let error as ControllerError {
+                throw CLIError(error.description)
+            }
+            if letters.isEmpty {
+                print("no dead letters")
+                return
+            }
+            for letter in letters {
+                print("\(letter.queue)  \(letter.requestID)  attempts \(letter.attempts)  \(letter.reason)")
+                print("    payload: \(letter.payload.prefix(200))")
+            }
+        }
+    }
+
+    struct Redrive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put a queue's dead letters back on the queue.")
+
+        @Argument(help: "The queue (as `tandem dlq list` shows it), e.g. lambda-async:echo.")
+        var queue: String
+
+        func run() async throws {
+            do {
+                let count = try await ControlClient(socketPath: StateDirectory().controlSocket).redrive(queue: queue)
+                print("redrove \(count) event(s) on \(queue)")
+            } catch let error as ControllerError {
+                throw CLIError(error.description)
             }
         }
     }

@@ -25,6 +25,7 @@ public struct Tandem: AsyncParsableCommand {
             PsCommand.self,
             InvokeCommand.self,
             LogsCommand.self,
+            DLQCommand.self,
             DownCommand.self,
         ]
     )

@@ -129,16 +129,23 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     /// invocation can end is an ``InvocationOutcome``.
     /// - Parameter includeLog: wait for the invocation's log (START … REPORT)
     ///   and return it in ``InvocationResult/log`` (for `X-Amz-Log-Type: Tail`).
+    /// - Parameter requestID: the invocation's request id; a fresh UUID when nil
+    ///   (an asynchronous event keeps its id across retries, as in Lambda).
     public func invoke(
-        _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false
+        _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false,
+        requestID: InvocationID? = nil
     ) async -> InvocationResult {
-        await invoke(function, payload: payload, request: nil, clientContext: clientContext, includeLog: includeLog)
+        await invoke(function, payload: payload, request: nil, clientContext: clientContext, includeLog: includeLog,
+                     requestID: requestID)
     }
 
     private func invoke(
-        _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?, includeLog: Bool
+        _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?, includeLog: Bool,
+        requestID: InvocationID? = nil
     ) async -> InvocationResult {
-        let id = InvocationID(UUID().uuidString.lowercased())
+        var id = requestID ?? InvocationID(UUID().uuidString.lowercased())
+        // A request id can be in flight only once.
+        if core.withLock({ $0.calls[id] != nil }) { id = InvocationID(UUID().uuidString.lowercased()) }
         let arrivedAt = ContinuousClock.Instant.now
         let memory = definition(function)?.memoryMiB ?? 0
         var result = await withCheckedContinuation { continuation in
