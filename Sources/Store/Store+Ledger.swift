@@ -3,18 +3,16 @@ import GRDB
 extension Store {
     /// Appends one invocation to the ledger. Returns once it is committed.
     ///
-    /// One short write transaction with a cached insert statement; see the throughput
-    /// note in `StoreTests`. To write many at once, use `record(contentsOf:)`.
+    /// Group commit: concurrent calls share one transaction (see `ThroughputTests` for
+    /// the rates). Not cancellable: once called, the row is written.
     public func record(_ record: InvocationRecord) async throws {
-        try await write("record invocation") { db in try record.insert(db) }
+        try await ledger.record([record])
     }
 
-    /// Appends invocations in one transaction (all or none).
+    /// Appends invocations in one transaction (all or none), with the same group commit.
     public func record(contentsOf records: [InvocationRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await write("record invocations") { db in
-            for record in records { try record.insert(db) }
-        }
+        try await ledger.record(records)
     }
 
     /// A workload's invocations that started at or after `since`, oldest first, at most `limit`.

@@ -31,11 +31,13 @@ public final class Store: Sendable {
     }
 
     let writer: any DatabaseWriter
+    let ledger: LedgerGroupCommit
     /// The database file, or `nil` for an in-memory store.
     public let path: String?
 
     private init(writer: any DatabaseWriter, path: String?) {
         self.writer = writer
+        self.ledger = LedgerGroupCommit(writer: writer)
         self.path = path
     }
 

@@ -36,6 +36,10 @@ struct DurabilityTests {
             try store.close()
             // Closed: later calls fail with a StoreError.
             await #expect(throws: StoreError.self) { try await store.depth(queue: "q", now: 0) }
+            await #expect(throws: StoreError.self) { try await store.record(invocation(2)) }
+            await #expect(throws: StoreError.self) {
+                try await store.enqueue(queue: "q", payload: Data("late"), now: 0)
+            }
 
             let reopened = try Store.open(path: path)
             defer { try? reopened.close() }

@@ -123,3 +123,30 @@ struct PlacementHistoryTests {
         #expect(try await store.placements(workload: "thumb", limit: 1).map(\.at) == [20])
     }
 }
+
+@Suite("Ledger group commit")
+struct GroupCommitTests {
+    @Test("concurrent record calls each return after their own row is committed, none lost")
+    func concurrentRecords() async throws {
+        try await withFileStore { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for t in 0..<16 {
+                    group.addTask {
+                        for i in 0..<50 {
+                            let record = invocation(t * 1000 + i, startedAt: Int64(t * 1000 + i))
+                            try await store.record(record)
+                            // Committed before record returned: a fresh snapshot sees it.
+                            let seen = try await store.records(workload: "thumb", since: record.startedAt, limit: 1)
+                            #expect(seen.first?.requestID == record.requestID)
+                        }
+                        try await store.record(contentsOf: (0..<30).map { invocation(t * 1000 + 500 + $0) })
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.summary(workload: "thumb").count == 16 * 80)
+            let ids = Set(try await store.records(workload: "thumb", limit: 10_000).map(\.requestID))
+            #expect(ids.count == 16 * 80)
+        }
+    }
+}

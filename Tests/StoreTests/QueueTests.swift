@@ -204,7 +204,8 @@ struct QueueTests {
     func concurrentConsumers() async throws {
         try await withFileStore { store, _ in
             let total = 200
-            for n in 0..<total { _ = try await store.enqueue(queue: "q", payload: Data("\(n)"), now: 0) }
+            var ids: [Int64] = []
+            for n in 0..<total { ids.append(try await store.enqueue(queue: "q", payload: Data("\(n)"), now: 0)) }
 
             let completed = try await withThrowingTaskGroup(of: [Int64].self) { group in
                 for _ in 0..<8 {
@@ -218,10 +219,11 @@ struct QueueTests {
                     }
                 }
                 var all: [Int64] = []
-                for try await ids in group { all += ids }
+                for try await mine in group { all += mine }
                 return all
             }
             #expect(completed.count == total)
+            #expect(Set(completed) == Set(ids))
             #expect(Set(completed).count == total)
             #expect(try await store.depth(queue: "q", now: 1) == QueueDepth())
         }

@@ -4,7 +4,7 @@ import Testing
 
 /// Not a benchmark with a peer, only a figure to catch regressions by eye: prints the
 /// rates on a file database in a temp dir (the filesystem and its fsync cost matter).
-@Suite("Throughput (printed)")
+@Suite("Throughput (printed)", .serialized)
 struct ThroughputTests {
     @Test("ledger inserts and enqueue+lease+complete per second, with full and normal durability",
           arguments: [Store.Durability.full, .normal])
