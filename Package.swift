@@ -181,6 +181,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "FunctionMode", "Engine", "Store"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StoreTests",
             dependencies: ["Store"],
             swiftSettings: swiftSettings

@@ -1,0 +1,139 @@
+import Engine
+import Foundation
+import FunctionMode
+import Store
+import Testing
+@testable import Controller
+
+/// The controller end to end against the real engine: a manifest in a temporary
+/// folder, `up`, invocations through the control socket, `down`.
+@Suite("Controller against the engine", .enabled(if: ControllerTestSupport.shouldRun), .serialized)
+struct ControllerTests {
+    @Test("up runs the manifest's functions; invoke answers; logs, ledger and dead letters are kept; down removes everything")
+    func upInvokeDown() async throws {
+        try await ControllerTestSupport.withController(manifest: """
+            version: 1
+            workloads:
+              echo:
+                build: \(ControllerTestSupport.repositoryRoot.path)/images/echo-function
+                contract: lambda
+                mode: function
+                memory: 256Mi
+                timeout: 5s
+                retries: 2
+                dead_letter: failed-echoes
+            queues:
+              failed-echoes: {}
+            """) { controller, client in
+            let list = try await client.processList()
+            #expect(list.workloads.map(\.name) == ["echo"])
+            #expect(list.workloads.first?.running == true)
+
+            let answer = try await client.invoke("echo", payload: Array(#"{"echo":"hi","print":"logged line"}"#.utf8))
+            #expect(String(decoding: answer.body, as: UTF8.self) == #""hi""#)
+            #expect(answer.functionError == nil)
+            #expect(answer.log?.contains("logged line") == true)
+            #expect(answer.log?.contains("REPORT RequestId: \(answer.requestID)") == true)
+
+            let failed = try await client.invoke("echo", payload: Array(#"{"fail":"nope"}"#.utf8))
+            #expect(failed.functionError != nil)
+
+            // An event that always fails: 3 attempts, then the dead letters and the workload's dead_letter queue.
+            let id = try await client.enqueue("echo", payload: Array(#"{"fail":"every time"}"#.utf8))
+            try await ControllerTestSupport.eventually(timeout: .seconds(20)) {
+                (try? await client.deadLetters())?.contains { $0.requestID == id } ?? false
+            }
+            let letter = try #require(try await client.deadLetters().first { $0.requestID == id })
+            #expect(letter.attempts == 3)
+            #expect(letter.payload == #"{"fail":"every time"}"#)
+            let forwarded = try await controller.store.depth(queue: "failed-echoes", now: EventQueue.now())
+            #expect(forwarded.visible == 1)
+
+            // A good event runs once.
+            let good = try await client.enqueue("echo", payload: Array(#"{"print":"event ran"}"#.utf8))
+            try await ControllerTestSupport.eventually(timeout: .seconds(10)) {
+                let records = (try? await controller.store.records(workload: "echo")) ?? []
+                return records.contains { $0.requestID == good && $0.outcome == .success }
+            }
+            let records = try await controller.store.records(workload: "echo")
+            #expect(records.contains { $0.requestID == answer.requestID && $0.outcome == .success })
+            #expect(records.filter { $0.requestID == id }.count == 3)
+
+            let log = try String(contentsOf: controller.options.state.logFile("echo"), encoding: .utf8)
+            #expect(log.contains("logged line"))
+            #expect(log.contains("event ran"))
+        }
+    }
+
+    @Test("a manifest naming an image that is not on this machine is refused with a clear message")
+    func missingImage() async throws {
+        let error = await #expect(throws: ControllerError.self) {
+            try await ControllerTestSupport.withController(manifest: """
+                version: 1
+                workloads:
+                  ghost:
+                    image: tandem/no-such-image:latest
+                    contract: lambda
+                    mode: function
+                """) { _, _ in }
+        }
+        #expect(error?.description.contains("tandem/no-such-image:latest is not on this machine") == true)
+    }
+}
+
+enum ControllerTestSupport {
+    static let socketPath = EngineClient.defaultSocketPath()
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static var shouldRun: Bool { FileManager.default.fileExists(atPath: socketPath) || isCI }
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static func withController(
+        manifest: String, _ body: (Controller, ControlClient) async throws -> Void
+    ) async throws {
+        let engine = try EngineClient(socketPath: socketPath)
+        var reachable = true
+        do { try await engine.ping(timeout: .seconds(3)) } catch { reachable = false }
+        try #require(reachable, "the container engine is not reachable at \(socketPath) — run docker/start-engine.sh")
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-controller-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifestPath = folder.appendingPathComponent("tandem.yaml").path
+        try manifest.write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        var options = ControllerOptions(
+            manifestPath: manifestPath, state: StateDirectory(folder.appendingPathComponent(".tandem").path),
+            gatewayHost: "127.0.0.1", gatewayPort: 0)
+        options.eventBackoff = [.milliseconds(100)]
+        options.settings.globalConcurrency = 8
+        let controller = try await Controller.prepare(options, progress: { _ in })
+        let runner = Task { try await controller.run(progress: { _ in }) }
+        let client = ControlClient(socketPath: options.state.controlSocket)
+        do {
+            try await eventually(timeout: .seconds(20)) { await client.isAnswering() }
+            try await body(controller, client)
+        } catch {
+            try? await client.down()
+            _ = try? await runner.value
+            throw error
+        }
+        try await client.down()
+        try await runner.value
+        let left = try await engine.listContainers(all: true, labels: ["tandem.project=\(controller.project)"])
+        for container in left { try? await engine.removeContainer(container.id, force: true) }
+        #expect(left.isEmpty, "containers left behind: \(left.map(\.id))")
+    }
+
+    static func eventually(timeout: Duration, _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let met = await condition()
+        try #require(met, "condition not met within \(timeout)")
+    }
+}
