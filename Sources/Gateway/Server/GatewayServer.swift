@@ -114,7 +114,7 @@ public final class GatewayServer: Service, Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        logger.info("gateway listening", metadata: ["tandem.address": "\(configuration.host):\(port)"])
+        logger.debug("gateway listening", metadata: ["tandem.address": "\(configuration.host):\(port)"])
         for waiter in waiters { waiter.resume(returning: port) }
     }
 

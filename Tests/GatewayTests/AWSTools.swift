@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+@testable import Gateway
+
+/// The AWS CLI and boto3, run as child processes against a gateway, exactly as
+/// a user would run them.
+enum AWSTools {
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+    static let awsPath: String? = which("aws")
+    static let pythonPath: String? = which("python3")
+    static let hasBoto3: Bool = {
+        guard let pythonPath else { return false }
+        return (try? runBlocking(pythonPath, ["-c", "import boto3"]))?.status == 0
+    }()
+
+    /// AWS CLI v2 reads `--payload` as base64 unless told otherwise; v1 takes it raw
+    /// and does not know `--cli-binary-format`.
+    static let cliIsVersion1: Bool = {
+        guard let awsPath, let output = try? runBlocking(awsPath, ["--version"]) else { return false }
+        return (output.stdout + output.stderr).hasPrefix("aws-cli/1.")
+    }()
+
+    /// Run when the tools are here, and always in CI (where a missing tool is a failure).
+    static var shouldRunCLI: Bool { awsPath != nil || isCI }
+    static var shouldRunBoto3: Bool { hasBoto3 || isCI }
+
+    static func requireCLI() throws -> String {
+        try #require(awsPath, "the aws CLI is not installed — CI needs `pip install awscli boto3` (or apt-get install awscli python3-boto3)")
+    }
+
+    static func requireBoto3() throws {
+        try #require(hasBoto3, "python3 with boto3 is not installed — CI needs `pip install awscli boto3` (or apt-get install python3-boto3)")
+    }
+
+    struct Output: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// An environment with fake credentials and no user configuration.
+    static var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
+        environment["AWS_ACCESS_KEY_ID"] = "test"
+        environment["AWS_SECRET_ACCESS_KEY"] = "test"
+        environment["AWS_DEFAULT_REGION"] = "us-east-1"
+        environment["AWS_CONFIG_FILE"] = "/nonexistent/aws-config"
+        environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/aws-credentials"
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        environment["AWS_MAX_ATTEMPTS"] = "1"
+        environment["AWS_PAGER"] = ""
+        return environment
+    }
+
+    /// `aws lambda invoke …` against a gateway.
+    static func lambdaInvoke(port: Int, function: String, payload: String?, outfile: String,
+                             extra: [String] = []) async throws -> Output {
+        let aws = try requireCLI()
+        var arguments = ["lambda", "invoke", "--endpoint-url", "http://127.0.0.1:\(port)", "--function-name", function]
+        if let payload {
+            arguments += ["--payload", payload]
+            if !cliIsVersion1 { arguments += ["--cli-binary-format", "raw-in-base64-out"] }
+        }
+        return try await run(aws, arguments + extra + [outfile])
+    }
+
+    /// A Python script with boto3; its arguments follow.
+    static func python(_ script: String, _ arguments: [String]) async throws -> Output {
+        try requireBoto3()
+        let python = try #require(pythonPath)
+        return try await run(python, ["-c", script] + arguments)
+    }
+
+    /// Runs a process on its own thread: the cooperative pool keeps serving the gateway.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(executable, arguments) })
+            }
+            thread.start()
+        }
+    }
+
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // stderr is drained on another thread so neither pipe can fill up.
+        let errData = LockedData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.done { usleep(1000) }
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    final class LockedData: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = Data()
+        private var finished = false
+        func set(_ data: Data) { lock.withLock { value = data; finished = true } }
+        var done: Bool { lock.withLock { finished } }
+        var data: Data { lock.withLock { value } }
+    }
+
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") {
+            let candidate = "\(folder)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    static func temporaryFile(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tandem-gw-\(UUID().uuidString.prefix(8))-\(name)").path
+    }
+
+    static func parse(_ text: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    }
+}
+
+/// A gateway on 127.0.0.1 with a free port, for the length of `body`.
+func withLiveGateway(
+    _ invoker: any FunctionInvoker, routes: [GatewayRoute] = [],
+    _ body: (GatewayServer, Int) async throws -> Void
+) async throws {
+    let server = try GatewayServer(invoker: invoker, routes: routes, configuration: GatewayConfiguration(port: 0))
+    // In a ServiceGroup, as the controller runs it, and stopped the same way: graceful shutdown.
+    let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: Logger(label: "test")))
+    let running = Task { try await group.run() }
+    var failure: (any Error)?
+    do {
+        let port = try await server.listeningPort()
+        try await body(server, port)
+    } catch {
+        failure = error
+    }
+    await group.triggerGracefulShutdown()
+    try await running.value
+    if let failure { throw failure }
+}
