@@ -40,11 +40,11 @@ struct GatewayEndToEndTests {
                 #expect(tail.status == 0, "\(tail.stderr)")
                 let tailSummary = try #require(AWSTools.parse(tail.stdout))
                 #expect(tailSummary["StatusCode"] as? Int == 200)
-                if let logResult = tailSummary["LogResult"] as? String {
-                    // Present once FunctionHost captures logs.
-                    let log = String(decoding: Data(base64Encoded: logResult) ?? Data(), as: UTF8.self)
-                    #expect(log.contains("log line"), "\(log)")
-                }
+                let logResult = try #require(tailSummary["LogResult"] as? String, "\(tail.stdout)")
+                let log = String(decoding: Data(base64Encoded: logResult) ?? Data(), as: UTF8.self)
+                #expect(log.contains("START RequestId: "), "\(log)")
+                #expect(log.contains("log line"), "\(log)")
+                #expect(log.contains("REPORT RequestId: "), "\(log)")
 
                 let missing = try await AWSTools.lambdaInvoke(port: port, function: "not-deployed", payload: "{}", outfile: out)
                 #expect(missing.status != 0)
@@ -70,13 +70,14 @@ struct GatewayEndToEndTests {
           .enabled(if: AWSTools.shouldRunBoto3))
     func boto3() async throws {
         let script = #"""
-import json, sys, boto3
+import base64, json, sys, boto3
 from botocore.config import Config
 c = boto3.client("lambda", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test",
                  aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}))
 out = {}
 r = c.invoke(FunctionName="gw-boto", Payload=b'{"echo":{"nested":[1,2]}}', LogType="Tail")
 out["ok"] = [r["StatusCode"], r["Payload"].read().decode(), r.get("FunctionError")]
+out["log"] = base64.b64decode(r.get("LogResult", "")).decode()
 r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:gw-boto", Payload=b'{"fail":"bad"}')
 out["failed"] = [r["StatusCode"], json.loads(r["Payload"].read())["errorMessage"], r.get("FunctionError")]
 try:
@@ -98,6 +99,7 @@ print(json.dumps(out))
                 #expect(ok[0] as? Int == 200)
                 #expect(ok[1] as? String == #"{"nested":[1,2]}"#)
                 #expect(ok[2] is NSNull)
+                #expect((results["log"] as? String)?.contains("END RequestId: ") == true, "\(results["log"] ?? "")")
                 let failed = try #require(results["failed"] as? [Any])
                 #expect(failed[0] as? Int == 200)
                 #expect((failed[1] as? String)?.contains("bad") == true)
@@ -190,7 +192,15 @@ print(json.dumps(out))
                 }
                 samples.sort()
                 let median = samples[samples.count / 2]
-                print("gateway warm invoke: p50 \(median), p90 \(samples[samples.count * 9 / 10])")
+                // The same function invoked on the host directly: what the gateway adds is the difference.
+                var direct: [Duration] = []
+                for _ in 0..<200 {
+                    let start = clock.now
+                    _ = await host.invoke("gw-warm", payload: ByteBuffer(string: #"{"echo":1}"#))
+                    direct.append(clock.now - start)
+                }
+                direct.sort()
+                print("warm invoke p50: through the gateway \(median), on the host directly \(direct[direct.count / 2])")
                 // A loose bound for a loaded 2-core CI machine; the target (≤ 0.5 ms) is measured by bench.
                 #expect(median < .milliseconds(20))
             }

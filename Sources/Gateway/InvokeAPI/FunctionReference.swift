@@ -41,9 +41,10 @@ public struct FunctionReference: Sendable, Equatable {
     /// Parses a (decoded) `FunctionName`, following AWS's pattern and lengths
     /// (1–256 characters; a plain name at most 64).
     public static func parse(_ text: String) -> Result<FunctionReference, LambdaAPIError> {
-        let invalid = LambdaAPIError.validation(
-            "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: "
+        var invalid: LambdaAPIError {
+            .validation("1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: "
                 + "Member must satisfy regular expression pattern: \(pattern)")
+        }
         guard !text.isEmpty, text.utf8.count <= 256 else {
             return .failure(.validation(
                 "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: "

@@ -35,8 +35,7 @@ public struct FunctionHostInvoker: FunctionInvoker {
     public func functionExists(_ name: String) -> Bool { host.definition(name) != nil }
 
     public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult {
-        // TODO: pass includeLog once FunctionHost.invoke(includeLog:) is committed (log capture in progress).
-        await host.invoke(name, payload: payload, clientContext: clientContext)
+        await host.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog)
     }
 
     public func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
