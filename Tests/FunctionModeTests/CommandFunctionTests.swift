@@ -188,6 +188,27 @@ struct CommandFunctionTests {
         }
     }
 
+    @Test("shutdown kills invocations in flight, removes their containers, and refuses new ones")
+    func shutdown() async throws {
+        try await CommandTestSupport.withRunner { runner in
+            runner.deploy(CommandTestSupport.busybox("long", ["sh", "-c", "cat >/dev/null; sleep 30"], timeout: .seconds(60)))
+            let call = Task { await runner.invoke("long", payload: ByteBuffer(string: "{}")) }
+            try await FunctionTestSupport.eventually(timeout: .seconds(5)) { runner.inFlight("long") == 1 }
+            try await Task.sleep(for: .milliseconds(300))
+            await runner.shutdown()
+            let result = await call.value
+            guard case .failed(.shuttingDown) = result.outcome else {
+                Issue.record("expected shuttingDown, got \(result.outcome)")
+                return
+            }
+            let refused = await runner.invoke("long", payload: ByteBuffer(string: "{}"))
+            guard case .failed(.shuttingDown) = refused.outcome else {
+                Issue.record("expected shuttingDown, got \(refused.outcome)")
+                return
+            }
+        }
+    }
+
     @Test("an unknown function is refused without touching the engine")
     func unknown() async throws {
         try await CommandTestSupport.withRunner { runner in
@@ -314,9 +335,11 @@ enum CommandTestSupport {
         do {
             try await body(runner)
         } catch {
+            await runner.shutdown()
             try await FunctionTestSupport.assertNoLeftovers(engine, project: project)
             throw error
         }
+        await runner.waitForCleanup()
         try await FunctionTestSupport.assertNoLeftovers(engine, project: project)
     }
 

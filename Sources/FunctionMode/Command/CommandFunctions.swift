@@ -13,9 +13,10 @@ import Synchronization
 /// Per invocation: create the container (``CommandContainer/spec(_:requestID:settings:)``:
 /// locked down, `NetworkMode: none`), attach to it, queue the event and the end
 /// of input, start it, collect stdout and stderr until the process exits (or
-/// kill it at the function's timeout), inspect it for an OOM kill, remove it.
-/// The container is removed on every path, also when the engine fails midway
-/// or the caller goes away (the invocation runs in its own task to the end).
+/// kill it at the function's timeout), inspect it for an OOM kill, answer, and
+/// remove it in the background (``waitForCleanup()`` waits for removals). The
+/// container is removed on every path, also when the engine fails midway or
+/// the caller goes away (the invocation runs in its own task to the end).
 ///
 /// There is no warm environment: every invocation is a cold start, and its
 /// REPORT carries `Init Duration` = create + attach + start. `Duration` runs
@@ -33,8 +34,10 @@ public final class CommandFunctions: Sendable {
         /// Invocations in flight, per function.
         var running: [String: Int] = [:]
         var total = 0
-        /// Containers of invocations in flight (for shutdown).
+        /// Containers not yet removed, by invocation (for shutdown).
         var containers: [InvocationID: String] = [:]
+        /// Removals under way, by invocation.
+        var removals: [InvocationID: Task<Void, Never>] = [:]
         var shuttingDown = false
     }
 
@@ -87,7 +90,8 @@ public final class CommandFunctions: Sendable {
     }
 
     /// Kills the containers of invocations in flight (they end as
-    /// `.failed(.shuttingDown)` and are removed) and refuses new ones.
+    /// `.failed(.shuttingDown)`), refuses new invocations, and waits until
+    /// every container is removed.
     public func shutdown() async {
         let containers = state.withLock { state in
             state.shuttingDown = true
@@ -98,6 +102,10 @@ public final class CommandFunctions: Sendable {
                 group.addTask { try? await self.engine.killContainer(id) }
             }
         }
+        while state.withLock({ $0.total > 0 }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        await waitForCleanup()
     }
 
     // MARK: - Invoking
@@ -267,8 +275,7 @@ public final class CommandFunctions: Sendable {
         }
         if let containerID {
             if let beforeRemoval { await beforeRemoval(containerID) }
-            await remove(containerID)
-            _ = state.withLock { $0.containers.removeValue(forKey: id) }
+            removeLater(containerID, invocation: id)
         }
         let finishedAt = ContinuousClock.now
 
@@ -288,6 +295,32 @@ public final class CommandFunctions: Sendable {
             requestID: id, function: definition.name, outcome: outcome,
             environment: duration == nil ? nil : environment, duration: duration, initDuration: initDuration,
             totalDuration: finishedAt - arrivedAt, memorySizeMiB: definition.memoryMiB, log: text)
+    }
+
+    /// Removes the container in the background: the outcome is known, and the
+    /// caller need not wait the ~10 ms a removal takes. ``waitForCleanup()``
+    /// and ``shutdown()`` wait for these removals.
+    private func removeLater(_ containerID: String, invocation id: InvocationID) {
+        let removal = Task {
+            await self.remove(containerID)
+            self.state.withLock { state in
+                state.containers[id] = nil
+                state.removals[id] = nil
+            }
+        }
+        state.withLock { state in
+            // The task may have finished already: only track it while the container is listed.
+            if state.containers[id] != nil { state.removals[id] = removal }
+        }
+    }
+
+    /// Waits until every finished invocation's container is removed.
+    public func waitForCleanup() async {
+        while true {
+            let pending = state.withLock { Array($0.removals.values) }
+            if pending.isEmpty { return }
+            for removal in pending { await removal.value }
+        }
     }
 
     private func remove(_ containerID: String) async {
