@@ -44,6 +44,18 @@ struct HTTPFunctionTests {
 
             let binary = await host.invoke("web", request: ForwardedRequest(method: "GET", path: "/binary"))
             #expect(binary.httpResponse?.body == (0...255).map { UInt8($0) })
+
+            // Invoked with an event (the Invoke API): the server gets the request
+            // the event describes; the result is the event's answer.
+            let event = #"{"rawPath":"/from-event","rawQueryString":"q=1","headers":{},"requestContext":{"http":{"method":"GET"}}}"#
+            let viaEvent = await host.invoke("web", payload: ByteBuffer(string: event))
+            guard case .response(let buffer) = viaEvent.outcome else {
+                Issue.record("expected a result, got \(viaEvent.outcome)")
+                return
+            }
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+            #expect(result["statusCode"] as? Int == 200)
+            #expect((result["body"] as? String)?.contains(#""path":"/from-event?q=1""#) == true)
         }
     }
 
@@ -77,5 +89,48 @@ struct HTTPFunctionTests {
             #expect(next.httpResponse?.status == 200)
             #expect(next.environment != slow.environment)
         }
+    }
+}
+
+@Suite("Events as HTTP requests for http functions")
+struct HTTPEventBridgeTests {
+    @Test("an API Gateway v2 event becomes its request: method, path and query, headers, cookies, base64 body")
+    func eventToRequest() {
+        let event = #"""
+            {"version":"2.0","rawPath":"/items/7","rawQueryString":"a=1&b=2","cookies":["s=1","t=2"],
+             "headers":{"x-one":"1","content-type":"application/octet-stream"},
+             "requestContext":{"http":{"method":"put","path":"/items/7"}},
+             "body":"AAEC/w==","isBase64Encoded":true}
+            """#
+        let request = HTTPEventBridge.request(fromEvent: Array(event.utf8))
+        #expect(request.method == "PUT")
+        #expect(request.path == "/items/7?a=1&b=2")
+        #expect(request.headers.contains(.init("x-one", "1")))
+        #expect(request.headers.contains(.init("cookie", "s=1; t=2")))
+        #expect(request.body == [0, 1, 2, 255])
+    }
+
+    @Test("a payload that is not an event is POSTed to / as JSON")
+    func plainPayload() {
+        let request = HTTPEventBridge.request(fromEvent: Array(#"{"hello":1}"#.utf8))
+        #expect(request.method == "POST")
+        #expect(request.path == "/")
+        #expect(request.body == Array(#"{"hello":1}"#.utf8))
+    }
+
+    @Test("an answer becomes the event's result; binary bodies are base64, cookies kept apart")
+    func responseToResult() throws {
+        let text = HTTPEventBridge.eventResult(from: ForwardedResponse(
+            status: 201, headers: [("Content-Type", "application/json"), ("Set-Cookie", "a=b")], body: Array("{}".utf8)))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text)) as? [String: Any])
+        #expect(object["statusCode"] as? Int == 201)
+        #expect(object["body"] as? String == "{}")
+        #expect(object["isBase64Encoded"] as? Bool == false)
+        #expect(object["cookies"] as? [String] == ["a=b"])
+        let binary = HTTPEventBridge.eventResult(from: ForwardedResponse(
+            status: 200, headers: [("Content-Type", "image/png")], body: [0x89, 0x50, 0, 255]))
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(binary)) as? [String: Any])
+        #expect(decoded["isBase64Encoded"] as? Bool == true)
+        #expect(decoded["body"] as? String == Data([0x89, 0x50, 0, 255]).base64EncodedString())
     }
 }

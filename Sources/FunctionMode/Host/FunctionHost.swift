@@ -143,6 +143,14 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?, includeLog: Bool,
         requestID: InvocationID? = nil
     ) async -> InvocationResult {
+        // An http function invoked with an event gets the request the event
+        // describes, and answers with the event's result.
+        var request = request
+        var bridged = false
+        if request == nil, case .http = definition(function)?.contract {
+            request = HTTPEventBridge.request(fromEvent: Array(payload.readableBytesView))
+            bridged = true
+        }
         var id = requestID ?? InvocationID(UUID().uuidString.lowercased())
         // A request id can be in flight only once.
         if core.withLock({ $0.calls[id] != nil }) { id = InvocationID(UUID().uuidString.lowercased()) }
@@ -157,6 +165,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             perform(actions)
         }
         result.memorySizeMiB = memory
+        if bridged, let response = result.httpResponse {
+            result.outcome = .response(ByteBuffer(bytes: HTTPEventBridge.eventResult(from: response)))
+        }
         if includeLog, result.environment != nil {
             result.log = await logBook.log(of: id)
         }
