@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import FunctionMode
+import Gateway
 import Hummingbird
 import Logging
 import Manifest
@@ -56,6 +57,7 @@ public final class Controller: Sendable {
     let logger: Logger
     public let store: Store
     let events: EventQueue
+    private let gatewayServer = Mutex<GatewayServer?>(nil)
 
     /// The functions this controller runs, by name.
     public var functionNames: [String] {
@@ -219,10 +221,46 @@ public final class Controller: Sendable {
         progress("stopped; every environment removed")
     }
 
-    /// The gateway service, once the gateway module provides one.
+    /// The gateway: the Lambda Invoke API for every running function, and the
+    /// http triggers of the manifest's running workloads.
     func makeGateway(progress: @escaping @Sendable (String) -> Void) throws -> (any Service)? {
-        nil
+        let events = self.events
+        let invoker = FunctionHostInvoker(host: functions) { name, payload in
+            try await events.enqueue(name, payload: Array(payload.readableBytesView))
+        }
+        var routes: [GatewayRoute] = []
+        for workload in manifest.workloads where functionWorkloads.contains(workload.name) {
+            for trigger in workload.triggers {
+                guard case .http(let route) = trigger else { continue }
+                routes.append(GatewayRoute(
+                    methods: route.methods.isEmpty ? nil : Set(route.methods), path: route.path,
+                    target: .function(workload.name)))
+            }
+        }
+        let server: GatewayServer
+        do {
+            server = try GatewayServer(
+                invoker: invoker, routes: routes,
+                configuration: GatewayConfiguration(host: options.gatewayHost, port: options.gatewayPort),
+                logger: logger)
+        } catch {
+            throw ControllerError("the manifest's http routes cannot be served: \(error)")
+        }
+        gatewayServer.withLock { $0 = server }
+        let host = options.gatewayHost
+        Task {
+            if let port = try? await server.listeningPort() {
+                progress("gateway http://\(host):\(port) (Lambda Invoke API: POST /2015-03-31/functions/NAME/invocations)")
+                for route in routes {
+                    progress("route \(route.methods.map { $0.sorted().joined(separator: ",") } ?? "ANY") \(route.path) → \(route.target)")
+                }
+            }
+        }
+        return server
     }
+
+    /// The gateway, once `run` has made it.
+    public var gateway: GatewayServer? { gatewayServer.withLock { $0 } }
 
     /// A stable label for the manifest's folder (FNV-1a, 12 hex digits).
     static func projectLabel(_ path: String) -> String {
