@@ -171,6 +171,7 @@ struct GatewayRouterTests {
             let other = try await client.execute(uri: "/hello", method: .get)
             #expect(other.status == .notFound)
             #expect(String(buffer: other.body) == #"{"message":"Not Found"}"#)
+            #expect(other.headers[named: "apigw-requestid"]?.isEmpty == false)
         }
     }
 

@@ -56,7 +56,7 @@ public struct GatewayResponder: HTTPResponder {
         if let match = routes.current.match(method: method, path: String(path)) {
             return try await httpRoute(request, context: context, match: match, path: String(path), query: query.map(String.init) ?? "")
         }
-        return Self.response(HTTPTriggerResponse.message(.notFound, "Not Found"))
+        return Self.response(HTTPTriggerResponse.message(.notFound, "Not Found", requestID: Self.newRequestID()))
     }
 
     // MARK: - The Invoke API
