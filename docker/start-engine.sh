@@ -49,8 +49,21 @@ install_missing() {
   as_root apt-get install -y -qq --no-install-recommends $missing >&2
 }
 
+# The AWS clients tandem's tests drive against the gateway (from PyPI).
+install_aws_clients() {
+  [[ "${TANDEM_SKIP_AWS_CLIENTS:-}" == 1 ]] && return 0
+  if command -v aws >/dev/null 2>&1 && python3 -c 'import boto3' >/dev/null 2>&1; then return 0; fi
+  command -v python3 >/dev/null 2>&1 || return 0
+  echo "start-engine: installing awscli and boto3 from PyPI (for the gateway tests)" >&2
+  python3 -m pip install --quiet awscli boto3 >&2 \
+    || python3 -m pip install --quiet --break-system-packages awscli boto3 >&2 \
+    || echo "start-engine: could not install awscli/boto3; the gateway's AWS-client tests will fail" >&2
+  hash -r
+}
+
 if ping; then
   install_missing
+  install_aws_clients
   exit 0
 fi
 
@@ -61,10 +74,12 @@ flock -w "$((wait_seconds + 120))" 9
 
 if ping; then
   install_missing
+  install_aws_clients
   exit 0
 fi
 
 install_missing
+install_aws_clients
 
 if ! command -v dockerd >/dev/null 2>&1; then
   echo "start-engine: dockerd is not installed and could not be installed (apt-get install docker.io)" >&2
