@@ -36,7 +36,7 @@ struct ControlServer: Sendable {
                 return Response(status: .accepted, headers: headers)
             }
             let payload = try await request.body.collect(upTo: 6 * 1024 * 1024)
-            let result = await controller.functions.invoke(name, payload: payload, includeLog: true)
+            let result = await controller.router.invoke(name, payload: payload, clientContext: nil, includeLog: true)
             var headers = HTTPFields()
             headers[.init("X-Tandem-Request-Id")!] = result.requestID.rawValue
             if let log = result.log { headers[.init("X-Tandem-Log")!] = Data(log.utf8).base64EncodedString() }

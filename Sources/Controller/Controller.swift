@@ -51,6 +51,8 @@ public final class Controller: Sendable {
     public let decisions: [Decision]
     public let engine: EngineClient
     public let functions: FunctionHost
+    /// Functions with the `command` contract: one container per event.
+    public let commands: CommandFunctions
     public let options: ControllerOptions
     public let project: String
     let logFiles: FunctionLogFiles
@@ -68,7 +70,7 @@ public final class Controller: Sendable {
 
     private init(
         manifest: Manifest, decisions: [Decision], engine: EngineClient, functions: FunctionHost,
-        options: ControllerOptions, project: String, logFiles: FunctionLogFiles, functionWorkloads: Set<String>,
+        commands: CommandFunctions, options: ControllerOptions, project: String, logFiles: FunctionLogFiles, functionWorkloads: Set<String>,
         logger: Logger, store: Store, events: EventQueue
     ) {
         self.store = store
@@ -77,6 +79,7 @@ public final class Controller: Sendable {
         self.decisions = decisions
         self.engine = engine
         self.functions = functions
+        self.commands = commands
         self.options = options
         self.project = project
         self.logFiles = logFiles
@@ -123,10 +126,6 @@ public final class Controller: Sendable {
         for (workload, decision) in zip(manifest.workloads, decisions) {
             guard decision.mode == .function else {
                 progress("\(workload.name): placed in \(decision.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
-                continue
-            }
-            guard workload.contract != .command else {
-                progress("\(workload.name): the \(workload.contract.rawValue) contract in function mode is not part of this version yet, so it is not started")
                 continue
             }
             let image = workload.imageReference
@@ -177,7 +176,11 @@ public final class Controller: Sendable {
         let host = FunctionHost(
             engine: engine, runtimeHost: runtimeHost, group: MultiThreadedEventLoopGroup.singleton,
             settings: settings, observer: logFiles, logger: logger)
-        for definition in definitions { host.deploy(definition) }
+        let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, logger: logger)
+        let commandNames = Set(manifest.workloads.filter { $0.contract == .command }.map(\.name))
+        for definition in definitions {
+            if commandNames.contains(definition.name) { commands.deploy(definition) } else { host.deploy(definition) }
+        }
         let asyncFunctions = manifest.workloads.filter { functionWorkloads.contains($0.name) }.map { workload in
             EventQueue.Function(
                 name: workload.name,
@@ -189,9 +192,12 @@ public final class Controller: Sendable {
                 workers: min(workload.concurrency.reserved ?? 4, 4),
                 timeout: (workload.timeout ?? Workload.defaultFunctionTimeout).swiftDuration)
         }
-        let events = EventQueue(store: store, host: host, functions: asyncFunctions, logger: logger)
+        let router = FunctionRouter(host: host, commands: commands)
+        let events = EventQueue(store: store, functions: asyncFunctions, logger: logger) { name, payload, requestID in
+            await router.invoke(name, payload: payload, clientContext: nil, includeLog: false, requestID: requestID)
+        }
         return Controller(
-            manifest: manifest, decisions: decisions, engine: engine, functions: host, options: options,
+            manifest: manifest, decisions: decisions, engine: engine, functions: host, commands: commands, options: options,
             project: project, logFiles: logFiles, functionWorkloads: functionWorkloads, logger: logger,
             store: store, events: events)
     }
@@ -216,6 +222,7 @@ public final class Controller: Sendable {
             logger: logger))
         shutdown.set { Task { await group.triggerGracefulShutdown() } }
         try await group.run()
+        await commands.shutdown()
         logFiles.close()
         try? FileManager.default.removeItem(atPath: socket)
         progress("stopped; every environment removed")
@@ -224,10 +231,7 @@ public final class Controller: Sendable {
     /// The gateway: the Lambda Invoke API for every running function, and the
     /// http triggers of the manifest's running workloads.
     func makeGateway(progress: @escaping @Sendable (String) -> Void) throws -> (any Service)? {
-        let events = self.events
-        let invoker = FunctionHostInvoker(host: functions) { name, payload in
-            try await events.enqueue(name, payload: Array(payload.readableBytesView))
-        }
+        let invoker = router
         var routes: [GatewayRoute] = []
         for workload in manifest.workloads where functionWorkloads.contains(workload.name) {
             for trigger in workload.triggers {
@@ -258,6 +262,9 @@ public final class Controller: Sendable {
         }
         return server
     }
+
+    /// Every function, whatever its contract, with asynchronous events queued.
+    var router: FunctionRouter { FunctionRouter(host: functions, commands: commands, events: events) }
 
     /// The gateway, once `run` has made it.
     public var gateway: GatewayServer? { gatewayServer.withLock { $0 } }
@@ -320,5 +327,36 @@ extension InvocationRecord {
             maxMemoryUsedMB: report.maxMemoryUsedMiB, initDurationMs: report.initDurationMilliseconds,
             cold: report.cold, outcome: outcome, errorType: report.errorType,
             environmentID: report.environment.rawValue)
+    }
+}
+
+/// Sends each invocation to what runs its function: the function host
+/// (`lambda` and `http` contracts) or the command runner (`command`).
+struct FunctionRouter: FunctionInvoker {
+    let host: FunctionHost
+    let commands: CommandFunctions
+    var events: EventQueue?
+
+    func functionExists(_ name: String) -> Bool {
+        host.definition(name) != nil || commands.definition(name) != nil
+    }
+
+    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult {
+        await invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog, requestID: nil)
+    }
+
+    func invoke(
+        _ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool, requestID: InvocationID?
+    ) async -> InvocationResult {
+        if commands.definition(name) != nil {
+            return await commands.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog)
+        }
+        return await host.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog,
+                                 requestID: requestID)
+    }
+
+    func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
+        guard let events else { throw ControllerError("asynchronous invocations are not accepted here") }
+        return try await events.enqueue(name, payload: Array(payload.readableBytesView))
     }
 }

@@ -22,14 +22,17 @@ final class EventQueue: Service, Sendable {
     }
 
     let store: Store
-    let host: FunctionHost
+    let invoke: @Sendable (String, ByteBuffer, InvocationID) async -> InvocationResult
     let functions: [String: Function]
     private let doorbell = QueueDoorbell()
     private let logger: Logger
 
-    init(store: Store, host: FunctionHost, functions: [Function], logger: Logger) {
+    init(
+        store: Store, functions: [Function], logger: Logger,
+        invoke: @escaping @Sendable (String, ByteBuffer, InvocationID) async -> InvocationResult
+    ) {
         self.store = store
-        self.host = host
+        self.invoke = invoke
         self.functions = Dictionary(functions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
     }
@@ -79,7 +82,7 @@ final class EventQueue: Service, Sendable {
 
     private func handle(_ message: QueueMessage, _ function: Function) async {
         let (requestID, payload) = Self.open(message.payload)
-        let result = await host.invoke(function.name, payload: ByteBuffer(bytes: payload), requestID: requestID)
+        let result = await invoke(function.name, ByteBuffer(bytes: payload), requestID)
         do {
             switch result.outcome {
             case .response:

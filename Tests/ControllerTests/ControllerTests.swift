@@ -65,6 +65,26 @@ struct ControllerTests {
         }
     }
 
+    @Test("a command-contract workload runs one container per event: stdin in, stdout out, exit status as the error")
+    func commandContract() async throws {
+        try await ControllerTestSupport.withController(manifest: """
+            version: 1
+            workloads:
+              upper:
+                build: \(ControllerTestSupport.repositoryRoot.path)/images/upper-command
+                contract: command
+                mode: function
+                memory: 128Mi
+                timeout: 10s
+            """) { _, client in
+            let answer = try await client.invoke("upper", payload: Array(#""hello""#.utf8))
+            #expect(String(decoding: answer.body, as: UTF8.self) == #""HELLO""#)
+            #expect(answer.functionError == nil)
+            let failed = try await client.invoke("upper", payload: Array("fail".utf8))
+            #expect(failed.functionError == "Runtime.ExitError")
+        }
+    }
+
     @Test("a manifest naming an image that is not on this machine is refused with a clear message")
     func missingImage() async throws {
         let error = await #expect(throws: ControllerError.self) {
