@@ -102,7 +102,10 @@ struct FunctionHostTests {
             let first = await host.invoke("frozen", payload: ByteBuffer(string: #"{"echo":1}"#))
             let env = try #require(first.environment)
             let container = try #require(host.containerID(of: env))
-            try await Task.sleep(for: .milliseconds(400))
+            // Frozen after the 50 ms grace (allow for a loaded machine).
+            try await FunctionTestSupport.eventually(timeout: .seconds(10)) {
+                host.environmentViews.first { $0.id == env }?.phase == .frozen
+            }
             let inspect = try await host.engine.inspectContainer(container)
             #expect(inspect.state.paused)
             let config = try #require(inspect.hostConfig)
@@ -197,7 +200,7 @@ struct FunctionHostTests {
                 for i in 0..<100 {
                     group.addTask {
                         // Lambda answers 429 past the reserved concurrency; callers retry.
-                        for _ in 0..<200 {
+                        for _ in 0..<1500 {
                             let result = await host.invoke("many", payload: ByteBuffer(string: #"{"echo":\#(i)}"#))
                             if case .rejected = result.outcome {
                                 try? await Task.sleep(for: .milliseconds(20))

@@ -67,7 +67,9 @@ struct HTTPFunctionTests {
             let first = await host.invoke("web-frozen", request: ForwardedRequest(method: "GET", path: "/"))
             let env = try #require(first.environment)
             let container = try #require(host.containerID(of: env))
-            try await Task.sleep(for: .milliseconds(400))
+            try await FunctionTestSupport.eventually(timeout: .seconds(10)) {
+                host.environmentViews.first { $0.id == env }?.phase == .frozen
+            }
             #expect(try await host.engine.inspectContainer(container).state.paused)
             let second = await host.invoke("web-frozen", request: ForwardedRequest(method: "GET", path: "/again"))
             #expect(second.httpResponse?.status == 200)
