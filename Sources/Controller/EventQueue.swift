@@ -87,9 +87,9 @@ final class EventQueue: Service, Sendable {
             switch result.outcome {
             case .response:
                 try await store.complete(id: message.id, attempt: message.attempts)
-            case .rejected:
-                // Throttled: Lambda keeps the event and tries again later without
-                // counting an attempt.
+            case .rejected, .failed(.shuttingDown):
+                // Throttled (or tandem is stopping): Lambda keeps the event and
+                // tries again later without counting an attempt.
                 try await store.release(id: message.id, attempt: message.attempts, now: Self.now(), retryAfter: .seconds(1))
             default:
                 let error = result.errorDocument?.errorType ?? "Unhandled"
