@@ -59,20 +59,7 @@ public enum CommandContainer {
         spec.attachStdout = true
         spec.attachStderr = true
         spec.tty = false
-        var host = HostConfig()
-        let memory = Int64(definition.memoryMiB) << 20
-        host.memory = memory
-        host.memorySwap = memory
-        host.nanoCpus = Int64(
-            (Double(definition.memoryMiB) * 1.048576 / EnvironmentContainer.megabytesPerVCPU * 1e9).rounded())
-        host.pidsLimit = settings.pidsLimit
-        host.readonlyRootfs = true
-        host.tmpfs = ["/tmp": "rw,nosuid,nodev,size=\(definition.tmpBytes),mode=1777"]
-        host.capDrop = ["ALL"]
-        host.securityOpt = ["no-new-privileges"]
-        host.ulimits = [Ulimit(name: "nofile", soft: 1024, hard: 1024)]
-        host.networkMode = "none"
-        spec.hostConfig = host
+        spec.hostConfig = EnvironmentContainer.lockedDown(definition, settings: settings, network: "none")
         return spec
     }
 }

@@ -150,6 +150,14 @@ public enum EnvironmentContainer {
         // Lambda runs functions as an unprivileged user (sbx_user1051, uid 993).
         spec.user = "993:990"
         spec.workingDir = nil
+        spec.hostConfig = lockedDown(definition, settings: settings, network: "bridge")
+        return spec
+    }
+
+    /// Lambda's sandbox as engine settings: memory without swap, CPU in
+    /// proportion to memory, a pids limit, a read-only root with a sized
+    /// tmpfs `/tmp`, no capabilities, no privilege gain, 1,024 open files.
+    public static func lockedDown(_ definition: FunctionDefinition, settings: FunctionHostSettings, network: String) -> HostConfig {
         var host = HostConfig()
         let memory = Int64(definition.memoryMiB) << 20
         host.memory = memory
@@ -161,8 +169,7 @@ public enum EnvironmentContainer {
         host.capDrop = ["ALL"]
         host.securityOpt = ["no-new-privileges"]
         host.ulimits = [Ulimit(name: "nofile", soft: 1024, hard: 1024)]
-        host.networkMode = "bridge"
-        spec.hostConfig = host
-        return spec
+        host.networkMode = network
+        return host
     }
 }
