@@ -157,3 +157,15 @@ enum ControllerTestSupport {
         try #require(met, "condition not met within \(timeout)")
     }
 }
+
+@Suite("Function log files")
+struct FunctionLogFilesTests {
+    @Test("lines are stamped in UTC with milliseconds", arguments: [
+        (1_795_565_784.468, "2026-11-25T00:16:24.468Z"),
+        (0.0, "1970-01-01T00:00:00.000Z"),
+        (951_782_400.05, "2000-02-29T00:00:00.050Z"),
+    ])
+    func timestamp(seconds: Double, expected: String) {
+        #expect(FunctionLogFiles.timestamp(Date(timeIntervalSince1970: seconds)) == expected)
+    }
+}
