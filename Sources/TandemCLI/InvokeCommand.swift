@@ -117,7 +117,7 @@ struct DLQCommand: AsyncParsableCommand {
         subcommands: [List.self, Redrive.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the dead letters of every queue.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the dead letters of every queue.")
 
         func run() async throws {
             let letters: [DeadLetter]
@@ -138,7 +138,8 @@ struct DLQCommand: AsyncParsableCommand {
     }
 
     struct Redrive: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Put a queue's dead letters back on the queue.")
+        static let configuration = CommandConfiguration(
+            commandName: "redrive", abstract: "Put a queue's dead letters back on the queue.")
 
         @Argument(help: "The queue (as `tandem dlq list` shows it), e.g. lambda-async:echo.")
         var queue: String
