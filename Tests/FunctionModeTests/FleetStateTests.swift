@@ -246,3 +246,20 @@ struct BridgeAddressTests {
         #expect(BridgeAddress.firstHost(ofIPv4Subnet: cidr) == nil)
     }
 }
+
+@Suite("Function fleet limits while environments leave")
+struct FleetLimitTests {
+    @Test("an environment being reaped does not count against the reserved concurrency")
+    func reapingFreesItsSlot() throws {
+        var f = fleet(max: 1)
+        let env = try #require(started(f.invoke(inv(1), function: "fn", now: at(0))).first)
+        _ = f.runtimeRequestedNext(env, now: at(100))
+        _ = f.runtimeFinished(inv(1), in: env, now: at(110))
+        _ = f.runtimeRequestedNext(env, now: at(111))
+        _ = f.tick(now: at(200))
+        _ = f.frozen(env)
+        #expect(f.tick(now: at(60_110)) == [.destroy(env, .idle)])
+        // The container is still being removed; a new invocation gets a new environment, not a 429.
+        #expect(started(f.invoke(inv(2), function: "fn", now: at(60_111))).count == 1)
+    }
+}

@@ -140,12 +140,13 @@ public struct FleetState: Sendable {
             pools[function] = pool
             return []
         }
-        // 5. A new environment, if the limits allow.
-        if pool.environments.count >= pool.settings.maxEnvironments {
+        // 5. A new environment, if the limits allow. Environments on their way
+        //    out (reaped, timed out) no longer count: they take no more work.
+        if liveCount(pool) >= pool.settings.maxEnvironments {
             invocations[id] = nil
             return [.reject(id, .reservedConcurrencyExceeded(limit: pool.settings.maxEnvironments))]
         }
-        if environments.count >= globalLimit {
+        if liveEnvironmentCount >= globalLimit {
             invocations[id] = nil
             return [.reject(id, .globalConcurrencyExceeded(limit: globalLimit))]
         }
@@ -402,6 +403,15 @@ public struct FleetState: Sendable {
 
     // MARK: - Internals
 
+    /// Environments of a pool that can still take work.
+    private func liveCount(_ pool: Pool) -> Int {
+        pool.environments.reduce(0) { count, id in count + (environments[id].map { $0.destroying ? 0 : 1 } ?? 0) }
+    }
+
+    private var liveEnvironmentCount: Int {
+        environments.values.reduce(0) { $0 + ($1.destroying ? 0 : 1) }
+    }
+
     private func pick(in pool: Pool, where predicate: (Environment) -> Bool) -> EnvironmentID? {
         var best: Environment?
         for envID in pool.environments {
@@ -509,8 +519,8 @@ public struct FleetState: Sendable {
         }.count
         var actions: [FleetAction] = []
         var missing = pool.settings.provisioned - alive
-        while missing > 0, (pools[function]?.environments.count ?? 0) < pool.settings.maxEnvironments,
-              environments.count < globalLimit {
+        while missing > 0, pools[function].map(liveCount) ?? 0 < pool.settings.maxEnvironments,
+              liveEnvironmentCount < globalLimit {
             actions.append(startEnvironment(function, .provisioned, now: now))
             missing -= 1
         }

@@ -30,6 +30,16 @@ final class InvocationLogBook: Sendable {
         /// Finished logs kept for late `Tail` readers, newest last.
         var finished: [InvocationID: String] = [:]
         var finishedOrder: [InvocationID] = []
+        /// Answered invocations whose log closes after the settle time.
+        var due: [Due] = []
+        var sweeping = false
+    }
+
+    struct Due: Sendable {
+        let id: InvocationID
+        let at: ContinuousClock.Instant
+        /// How long to wait for a first memory sample (REPORT's Max Memory Used).
+        let memoryDeadline: ContinuousClock.Instant
     }
 
     /// Most bytes of one invocation's log kept in memory (Tail shows the last 4 KB).
@@ -89,31 +99,42 @@ final class InvocationLogBook: Sendable {
 
     /// The invocation has its outcome; END and REPORT follow after the settle time.
     func answered(_ id: InvocationID, duration: Duration, outcome: InvocationReport.Outcome, errorType: String?, note: String? = nil) {
-        let known = state.withLock { state -> Bool in
+        let now = ContinuousClock.now
+        let startSweeper = state.withLock { state -> Bool in
             guard state.open[id] != nil else { return false }
             state.open[id]?.answered = (duration, outcome, errorType, note)
+            // REPORT's Max Memory Used comes from the engine's stats stream,
+            // which samples about once a second: on a cold start, wait a little
+            // for the first sample rather than print none.
+            state.due.append(Due(id: id, at: now + settleTime, memoryDeadline: now + .milliseconds(1500)))
+            if state.sweeping { return false }
+            state.sweeping = true
             return true
         }
-        guard known else { return }
-        let settle = settleTime
-        Task {
-            try? await Task.sleep(for: settle)
-            // REPORT's Max Memory Used comes from the engine's stats stream,
-            // which samples about once a second: on a cold start, wait for
-            // the first sample (a little), rather than print none.
-            let deadline = ContinuousClock.now + .milliseconds(1500)
-            while ContinuousClock.now < deadline, self.needsMemorySample(id) {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            self.finalize(id)
-        }
+        if startSweeper { Task { await self.sweep() } }
     }
 
-    /// Whether an open invocation waits for its environment's first memory sample.
-    private func needsMemorySample(_ id: InvocationID) -> Bool {
-        state.withLock { state in
-            guard let log = state.open[id], log.answered?.outcome != .oom else { return false }
-            return state.maxMemory[log.environment] == nil && state.owner[log.environment] == id
+    /// One loop closes every answered invocation's log when it is due, so a
+    /// busy function costs one timer, not one per invocation.
+    private func sweep() async {
+        while true {
+            try? await Task.sleep(for: settleTime)
+            let now = ContinuousClock.now
+            let (ready, done) = state.withLock { state -> ([InvocationID], Bool) in
+                var ready: [InvocationID] = []
+                var waiting: [Due] = []
+                for due in state.due {
+                    guard let log = state.open[due.id] else { continue }
+                    let awaitingMemory = log.answered?.outcome != .oom && state.maxMemory[log.environment] == nil
+                        && state.owner[log.environment] == due.id && now < due.memoryDeadline
+                    if due.at <= now && !awaitingMemory { ready.append(due.id) } else { waiting.append(due) }
+                }
+                state.due = waiting
+                if waiting.isEmpty { state.sweeping = false }
+                return (ready, waiting.isEmpty)
+            }
+            for id in ready { finalize(id) }
+            if done { return }
         }
     }
 
