@@ -80,9 +80,24 @@ final class LedgerGroupCommit: Sendable {
         }
     }
 
+    /// One cached statement with plain arguments: the ledger is written once per
+    /// invocation, and the Codable record path cost several times more CPU.
     private func insert(_ records: [InvocationRecord], _ db: Database) throws {
         try db.inTransaction {
-            for record in records { try record.insert(db) }
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO invocation (request_id, workload, mode, "trigger", started_at, duration_ms,
+                  billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, cold, gb_seconds,
+                  outcome, error_type, environment_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for record in records {
+                try statement.execute(arguments: [
+                    record.requestID, record.workload, record.mode.rawValue, record.trigger.rawValue,
+                    record.startedAt, record.durationMs, record.billedDurationMs, record.memorySizeMB,
+                    record.maxMemoryUsedMB, record.initDurationMs, record.cold, record.gbSeconds,
+                    record.outcome.rawValue, record.errorType, record.environmentID,
+                ])
+            }
             return .commit
         }
     }
