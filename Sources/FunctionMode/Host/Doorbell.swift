@@ -7,9 +7,22 @@ final class Doorbell: Sendable {
     private struct State {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
+        /// When the current wait ends by itself.
+        var wakesAt: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
+
+    /// Rings only when the sleeper would otherwise wake after `instant`: a
+    /// change that can make nothing due before `instant` need not wake it (on
+    /// a busy host this saves a wake-up per invocation).
+    func ring(ifSleepingPast instant: ContinuousClock.Instant) {
+        let needed = state.withLock { state in
+            guard let wakesAt = state.wakesAt, state.waiter != nil else { return true }
+            return wakesAt > instant
+        }
+        if needed { ring() }
+    }
 
     func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -24,6 +37,8 @@ final class Doorbell: Sendable {
     }
 
     func wait(upTo duration: Duration) async {
+        state.withLock { $0.wakesAt = .now + duration }
+        defer { state.withLock { $0.wakesAt = nil } }
         await withTaskCancellationHandler {
             await waitForRingOrTimeout(duration)
         } onCancel: {

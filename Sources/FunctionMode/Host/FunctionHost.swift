@@ -40,6 +40,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var definitions: [String: FunctionDefinition] = [:]
         var calls: [InvocationID: Call] = [:]
         var environments: [EnvironmentID: Environment] = [:]
+        /// The soonest a new deadline can fall after a change (see `wake`).
+        var shortestDeadline: Duration = .milliseconds(50)
     }
 
     public let engine: EngineClient
@@ -84,6 +86,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     public func deploy(_ definition: FunctionDefinition) {
         let actions = core.withLock { core in
             core.definitions[definition.name] = definition
+            core.shortestDeadline = min(
+                settings.freezeGrace, settings.initTimeout,
+                core.definitions.values.map(\.timeout).min() ?? settings.freezeGrace)
             return core.fleet.configure(definition.name, settings.poolSettings(for: definition), now: .now)
         }
         perform(actions)
@@ -222,7 +227,13 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         for endpoint in endpoints { await endpoint.close() }
     }
 
-    private func wake() { doorbell.ring() }
+    /// Tells the timer loop that something changed. A change can make something
+    /// due no sooner than the shortest of the freeze grace, the init timeout and
+    /// any function's timeout; the loop is woken only if it sleeps past that.
+    private func wake() {
+        let gap = core.withLock { $0.shortestDeadline }
+        doorbell.ring(ifSleepingPast: .now + gap)
+    }
 
     // MARK: - Carrying out decisions
 
