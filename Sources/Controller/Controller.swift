@@ -221,7 +221,16 @@ public final class Controller: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         shutdown.set { Task { await group.triggerGracefulShutdown() } }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            await commands.shutdown()
+            logFiles.close()
+            try? FileManager.default.removeItem(atPath: socket)
+            throw ControllerError(
+                "the gateway cannot listen on \(options.gatewayHost):\(options.gatewayPort): the address is in use "
+                    + "(another `tandem up`?); stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+        }
         await commands.shutdown()
         logFiles.close()
         try? FileManager.default.removeItem(atPath: socket)

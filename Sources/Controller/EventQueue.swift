@@ -68,6 +68,7 @@ final class EventQueue: Service, Sendable {
             do {
                 message = try await store.lease(queue: queue, now: Self.now(), visibility: function.timeout + .seconds(60))
             } catch {
+                if Task.isCancelled || error is CancellationError { return }
                 logger.error("could not lease an event", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 continue
