@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "Engine", "Manifest", "Placement", "FunctionMode", "Gateway", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

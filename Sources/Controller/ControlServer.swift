@@ -1,5 +1,6 @@
 import Foundation
 import FunctionMode
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Store
@@ -15,6 +16,11 @@ import Store
 struct ControlServer: Sendable {
     let controller: Controller
     let shutdown: ShutdownTrigger
+
+    // Constant, valid header names: the force-unwraps cannot fail.
+    static let requestIDHeader = HTTPField.Name("X-Tandem-Request-Id")!
+    static let logHeader = HTTPField.Name("X-Tandem-Log")!
+    static let functionErrorHeader = HTTPField.Name("X-Tandem-Function-Error")!
 
     func application(socketPath: String, onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
         let router = Router()
@@ -32,14 +38,14 @@ struct ControlServer: Sendable {
                 let payload = try await request.body.collect(upTo: 1024 * 1024)
                 let id = try await controller.events.enqueue(name, payload: Array(payload.readableBytesView))
                 var headers = HTTPFields()
-                headers[.init("X-Tandem-Request-Id")!] = id.rawValue
+                headers[Self.requestIDHeader] = id.rawValue
                 return Response(status: .accepted, headers: headers)
             }
             let payload = try await request.body.collect(upTo: 6 * 1024 * 1024)
             let result = await controller.router.invoke(name, payload: payload, clientContext: nil, includeLog: true)
             var headers = HTTPFields()
-            headers[.init("X-Tandem-Request-Id")!] = result.requestID.rawValue
-            if let log = result.log { headers[.init("X-Tandem-Log")!] = Data(log.utf8).base64EncodedString() }
+            headers[Self.requestIDHeader] = result.requestID.rawValue
+            if let log = result.log { headers[Self.logHeader] = Data(log.utf8).base64EncodedString() }
             switch result.outcome {
             case .response(let body):
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
@@ -47,7 +53,7 @@ struct ControlServer: Sendable {
                 return Self.text(.tooManyRequests, "\(name) is at its concurrency limit (\(rejection)); try again")
             default:
                 let document = result.errorDocument
-                headers[.init("X-Tandem-Function-Error")!] = document?.errorType ?? "Unhandled"
+                headers[Self.functionErrorHeader] = document?.errorType ?? "Unhandled"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document?.body ?? "")))
             }
         }

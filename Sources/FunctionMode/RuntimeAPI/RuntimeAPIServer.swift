@@ -170,7 +170,12 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             bodyBytes += chunk.readableBytes
             // Keep reading past the limit (to answer 413 cleanly) but stop storing.
             if bodyBytes <= RuntimeAPI.maxPayloadBytes {
-                if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+                if var collected = body {
+                    collected.writeBuffer(&chunk)
+                    body = collected
+                } else {
+                    body = chunk
+                }
             } else {
                 body = nil
             }
