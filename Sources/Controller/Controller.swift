@@ -165,10 +165,10 @@ public final class Controller: Sendable {
         } catch {
             throw ControllerError("cannot open the state database \(options.state.database): \(error)")
         }
-        let logFiles = FunctionLogFiles(directory: options.state) { report in
-            let record = InvocationRecord(report: report)
+        let logFiles = FunctionLogFiles(directory: options.state) { reports in
+            let records = reports.map(InvocationRecord.init(report:))
             Task {
-                do { try await store.record(record) } catch {
+                do { try await store.record(contentsOf: records) } catch {
                     logger.error("could not record an invocation", metadata: ["error": "\(error)"])
                 }
             }

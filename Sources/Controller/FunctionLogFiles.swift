@@ -8,11 +8,12 @@ import Synchronization
 public final class FunctionLogFiles: FunctionHostObserver {
     private let directory: StateDirectory
     private let handles = Mutex<[String: FileHandle]>([:])
-    private let onReport: @Sendable (InvocationReport) -> Void
+    private let onReports: @Sendable ([InvocationReport]) -> Void
 
-    public init(directory: StateDirectory, onReport: @escaping @Sendable (InvocationReport) -> Void = { _ in }) {
+    /// - Parameter onReports: called with each batch of invocation reports.
+    public init(directory: StateDirectory, onReports: @escaping @Sendable ([InvocationReport]) -> Void = { _ in }) {
         self.directory = directory
-        self.onReport = onReport
+        self.onReports = onReports
     }
 
     public func functionLog(_ function: String, lines: [String]) {
@@ -27,7 +28,11 @@ public final class FunctionLogFiles: FunctionHostObserver {
     }
 
     public func invocationReported(_ report: InvocationReport) {
-        onReport(report)
+        onReports([report])
+    }
+
+    public func invocationsReported(_ reports: [InvocationReport]) {
+        if !reports.isEmpty { onReports(reports) }
     }
 
     /// Closes every file.

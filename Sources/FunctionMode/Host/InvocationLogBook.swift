@@ -28,7 +28,7 @@ final class InvocationLogBook: Sendable {
         var maxMemory: [EnvironmentID: Int64] = [:]
         var partial: [EnvironmentID: String] = [:]
         /// Finished logs kept for late `Tail` readers, newest last.
-        var finished: [InvocationID: String] = [:]
+        var finished: [InvocationID: [String]] = [:]
         var finishedOrder: [InvocationID] = []
         /// Answered invocations whose log closes after the settle time.
         var due: [Due] = []
@@ -120,7 +120,7 @@ final class InvocationLogBook: Sendable {
         while true {
             try? await Task.sleep(for: settleTime)
             let now = ContinuousClock.now
-            let (ready, done) = state.withLock { state -> ([InvocationID], Bool) in
+            let (closed, done) = state.withLock { state -> ([Closed], Bool) in
                 var ready: [InvocationID] = []
                 var waiting: [Due] = []
                 for due in state.due {
@@ -131,9 +131,9 @@ final class InvocationLogBook: Sendable {
                 }
                 state.due = waiting
                 if waiting.isEmpty { state.sweeping = false }
-                return (ready, waiting.isEmpty)
+                return (ready.compactMap { Self.close($0, in: &state) }, waiting.isEmpty)
             }
-            for id in ready { finalize(id) }
+            emit(closed)
             if done { return }
         }
     }
@@ -153,7 +153,7 @@ final class InvocationLogBook: Sendable {
     func log(of id: InvocationID) async -> String? {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> String?? in
-                if let finished = state.finished[id] { return .some(finished) }
+                if let finished = state.finished[id] { return .some(finished.joined(separator: "\n") + "\n") }
                 guard state.open[id] != nil else { return .some(nil) }
                 state.open[id]?.waiters.append(continuation)
                 return .none
@@ -164,47 +164,73 @@ final class InvocationLogBook: Sendable {
 
     // MARK: - Finishing
 
+    /// A finished invocation's log, ready to hand out.
+    struct Closed {
+        let function: String
+        let lines: [String]
+        let report: InvocationReport?
+        let waiters: [CheckedContinuation<String?, Never>]
+        let kept: [String]
+    }
+
     private func finalize(_ id: InvocationID) {
-        let finished = state.withLock { state -> (OpenLog, [String], InvocationReport?)? in
-            guard var log = state.open.removeValue(forKey: id) else { return nil }
-            if state.owner[log.environment] == id { state.owner[log.environment] = nil }
-            var lines: [String] = []
-            var report: InvocationReport?
-            if let answered = log.answered {
-                if let note = answered.note { lines.append(note) }
-                let milliseconds = Double(answered.duration.components.seconds) * 1000
-                    + Double(answered.duration.components.attoseconds) / 1e15
-                let used = answered.outcome == .oom
-                    ? log.memorySizeMiB
-                    : state.maxMemory[log.environment].map { Int(($0 + (1 << 20) - 1) >> 20) }
-                report = InvocationReport(
-                    requestID: id, function: log.function, environment: log.environment,
-                    startedAtEpochMilliseconds: Int64(log.startedAt.timeIntervalSince1970 * 1000),
-                    durationMilliseconds: milliseconds,
-                    billedMilliseconds: LambdaLogFormat.billedMilliseconds(milliseconds),
-                    memorySizeMiB: log.memorySizeMiB, maxMemoryUsedMiB: used,
-                    initDurationMilliseconds: log.initDuration.map {
-                        Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15
-                    },
-                    outcome: answered.outcome, errorType: answered.errorType)
+        guard let closed = state.withLock({ Self.close(id, in: &$0) }) else { return }
+        emit([closed])
+    }
+
+    /// Hands finished logs on: one write per function, one batch of reports.
+    private func emit(_ closed: [Closed]) {
+        guard !closed.isEmpty else { return }
+        if let observer {
+            var order: [String] = []
+            var byFunction: [String: [String]] = [:]
+            for item in closed {
+                if byFunction[item.function] == nil { order.append(item.function) }
+                byFunction[item.function, default: []] += item.lines
             }
-            lines.append(LambdaLogFormat.end(id))
-            if let report { lines.append(LambdaLogFormat.report(report)) }
-            for line in lines { Self.keep(line, in: &log) }
-            let text = log.lines.joined(separator: "\n") + "\n"
-            state.finished[id] = text
-            state.finishedOrder.append(id)
-            if state.finishedOrder.count > 256 {
-                let dropped = state.finishedOrder.removeFirst()
-                state.finished[dropped] = nil
-            }
-            return (log, lines, report)
+            for function in order { observer.functionLog(function, lines: byFunction[function] ?? []) }
+            observer.invocationsReported(closed.compactMap(\.report))
         }
-        guard let (log, lines, report) = finished else { return }
-        observer?.functionLog(log.function, lines: lines)
-        if let report { observer?.invocationReported(report) }
-        let text = log.lines.joined(separator: "\n") + "\n"
-        for waiter in log.waiters { waiter.resume(returning: text) }
+        for item in closed where !item.waiters.isEmpty {
+            let text = item.kept.joined(separator: "\n") + "\n"
+            for waiter in item.waiters { waiter.resume(returning: text) }
+        }
+    }
+
+    private static func close(_ id: InvocationID, in state: inout State) -> Closed? {
+        guard var log = state.open.removeValue(forKey: id) else { return nil }
+        if state.owner[log.environment] == id { state.owner[log.environment] = nil }
+        var lines: [String] = []
+        var report: InvocationReport?
+        if let answered = log.answered {
+            if let note = answered.note { lines.append(note) }
+            let milliseconds = Double(answered.duration.components.seconds) * 1000
+                + Double(answered.duration.components.attoseconds) / 1e15
+            let used = answered.outcome == .oom
+                ? log.memorySizeMiB
+                : state.maxMemory[log.environment].map { Int(($0 + (1 << 20) - 1) >> 20) }
+            report = InvocationReport(
+                requestID: id, function: log.function, environment: log.environment,
+                startedAtEpochMilliseconds: Int64(log.startedAt.timeIntervalSince1970 * 1000),
+                durationMilliseconds: milliseconds,
+                billedMilliseconds: LambdaLogFormat.billedMilliseconds(milliseconds),
+                memorySizeMiB: log.memorySizeMiB, maxMemoryUsedMiB: used,
+                initDurationMilliseconds: log.initDuration.map {
+                    Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15
+                },
+                outcome: answered.outcome, errorType: answered.errorType)
+        }
+        lines.append(LambdaLogFormat.end(id))
+        if let report { lines.append(LambdaLogFormat.report(report)) }
+        for line in lines { keep(line, in: &log) }
+        // Kept as lines (joined only if a late Tail reader asks).
+        state.finished[id] = log.lines
+        state.finishedOrder.append(id)
+        if state.finishedOrder.count > 256 {
+            let dropped = state.finishedOrder.removeFirst()
+            state.finished[dropped] = nil
+        }
+        return Closed(function: log.function, lines: lines, report: report, waiters: log.waiters, kept: log.lines)
     }
 
     private static func keep(_ line: String, in log: inout OpenLog) {

@@ -72,4 +72,12 @@ public protocol FunctionHostObserver: Sendable {
     func functionLog(_ function: String, lines: [String])
     /// One invocation's figures, once its REPORT line is written.
     func invocationReported(_ report: InvocationReport)
+    /// Several invocations' figures at once (a busy function's logs close in batches).
+    func invocationsReported(_ reports: [InvocationReport])
+}
+
+extension FunctionHostObserver {
+    public func invocationsReported(_ reports: [InvocationReport]) {
+        for report in reports { invocationReported(report) }
+    }
 }
