@@ -142,9 +142,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What the integration tests share: engine availability, test images.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Engine", "FunctionMode",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine"],
+            dependencies: [
+                "TestSupport", "Engine",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -168,6 +180,7 @@ let package = Package(
         .testTarget(
             name: "FunctionModeTests",
             dependencies: [
+                "TestSupport",
                 "FunctionMode", "Engine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -177,6 +190,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
+                "TestSupport",
                 "Gateway", "FunctionMode", "Engine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -188,7 +202,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "FunctionMode", "Engine", "Store"],
+            dependencies: [
+                "TestSupport", "Controller", "FunctionMode", "Engine", "Store",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,11 +3,12 @@ import Foundation
 import FunctionMode
 import Store
 import Testing
+import TestSupport
 @testable import Controller
 
 /// The controller end to end against the real engine: a manifest in a temporary
 /// folder, `up`, invocations through the control socket, `down`.
-@Suite("Controller against the engine", .enabled(if: ControllerTestSupport.shouldRun), .serialized)
+@Suite("Controller against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct ControllerTests {
     @Test("up runs the manifest's functions; invoke answers; logs, ledger and dead letters are kept; down removes everything")
     func upInvokeDown() async throws {
@@ -15,7 +16,7 @@ struct ControllerTests {
             version: 1
             workloads:
               echo:
-                build: \(ControllerTestSupport.repositoryRoot.path)/images/echo-function
+                build: \(Repository.root.path)/images/echo-function
                 contract: lambda
                 mode: function
                 memory: 256Mi
@@ -40,7 +41,7 @@ struct ControllerTests {
 
             // An event that always fails: 3 attempts, then the dead letters and the workload's dead_letter queue.
             let id = try await client.enqueue("echo", payload: Array(#"{"fail":"every time"}"#.utf8))
-            try await ControllerTestSupport.eventually(timeout: .seconds(20)) {
+            try await eventually(timeout: .seconds(20)) {
                 (try? await client.deadLetters())?.contains { $0.requestID == id } ?? false
             }
             let letter = try #require(try await client.deadLetters().first { $0.requestID == id })
@@ -51,7 +52,7 @@ struct ControllerTests {
 
             // A good event runs once.
             let good = try await client.enqueue("echo", payload: Array(#"{"print":"event ran"}"#.utf8))
-            try await ControllerTestSupport.eventually(timeout: .seconds(10)) {
+            try await eventually(timeout: .seconds(10)) {
                 let records = (try? await controller.store.records(workload: "echo")) ?? []
                 return records.contains { $0.requestID == good && $0.outcome == .success }
             }
@@ -71,7 +72,7 @@ struct ControllerTests {
             version: 1
             workloads:
               upper:
-                build: \(ControllerTestSupport.repositoryRoot.path)/images/upper-command
+                build: \(Repository.root.path)/images/upper-command
                 contract: command
                 mode: function
                 memory: 128Mi
@@ -102,22 +103,10 @@ struct ControllerTests {
 }
 
 enum ControllerTestSupport {
-    static let socketPath = EngineClient.defaultSocketPath()
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    static var shouldRun: Bool { FileManager.default.fileExists(atPath: socketPath) || isCI }
-
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
     static func withController(
         manifest: String, _ body: (Controller, ControlClient) async throws -> Void
     ) async throws {
-        let engine = try EngineClient(socketPath: socketPath)
-        var reachable = true
-        do { try await engine.ping(timeout: .seconds(3)) } catch { reachable = false }
-        try #require(reachable, "the container engine is not reachable at \(socketPath) — run docker/start-engine.sh")
+        let engine = try await EngineAvailability.requireEngine()
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-controller-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -142,19 +131,7 @@ enum ControllerTestSupport {
         }
         try await client.down()
         try await runner.value
-        let left = try await engine.listContainers(all: true, labels: ["tandem.project=\(controller.project)"])
-        for container in left { try? await engine.removeContainer(container.id, force: true) }
-        #expect(left.isEmpty, "containers left behind: \(left.map(\.id))")
-    }
-
-    static func eventually(timeout: Duration, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let met = await condition()
-        try #require(met, "condition not met within \(timeout)")
+        try await FunctionHostFixture.assertNoLeftovers(engine, project: controller.project)
     }
 }
 

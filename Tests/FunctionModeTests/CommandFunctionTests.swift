@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import Synchronization
 import Testing
+import TestSupport
 @testable import FunctionMode
 
 /// `command`-contract functions against the real engine: images/upper-command
@@ -111,7 +112,7 @@ struct CommandFunctionTests {
             runner.deploy(CommandTestSupport.busybox(
                 "one-at-a-time", ["sh", "-c", "cat; sleep 2"], timeout: .seconds(20), reserved: 1))
             let first = Task { await runner.invoke("one-at-a-time", payload: ByteBuffer(string: "first")) }
-            try await FunctionTestSupport.eventually(timeout: .seconds(5)) { runner.inFlight("one-at-a-time") == 1 }
+            try await eventually(timeout: .seconds(5)) { runner.inFlight("one-at-a-time") == 1 }
             let second = await runner.invoke("one-at-a-time", payload: ByteBuffer(string: "second"))
             guard case .rejected(.reservedConcurrencyExceeded(let limit)) = second.outcome else {
                 Issue.record("expected a rejection, got \(second.outcome)")
@@ -193,7 +194,7 @@ struct CommandFunctionTests {
         try await CommandTestSupport.withRunner { runner in
             runner.deploy(CommandTestSupport.busybox("long", ["sh", "-c", "cat >/dev/null; sleep 30"], timeout: .seconds(60)))
             let call = Task { await runner.invoke("long", payload: ByteBuffer(string: "{}")) }
-            try await FunctionTestSupport.eventually(timeout: .seconds(5)) { runner.inFlight("long") == 1 }
+            try await eventually(timeout: .seconds(5)) { runner.inFlight("long") == 1 }
             try await Task.sleep(for: .milliseconds(300))
             await runner.shutdown()
             let result = await call.value
@@ -294,7 +295,7 @@ struct CommandOutcomeTests {
 
 enum CommandTestSupport {
     static let upperImage = "tandem/upper-command:latest"
-    static let busyboxImage = "tandem-test/busybox:latest"
+    static let busyboxImage = TestImages.busybox
 
     static func upper(_ name: String, reserved: Int? = nil) -> FunctionDefinition {
         FunctionDefinition(name: name, image: upperImage, timeout: .seconds(20), reservedConcurrency: reserved)
@@ -315,11 +316,9 @@ enum CommandTestSupport {
         beforeRemoval: (@Sendable (CommandFunctions, String) async -> Void)? = nil,
         _ body: (CommandFunctions) async throws -> Void
     ) async throws {
-        let engine = try EngineClient(socketPath: FunctionTestSupport.socketPath)
-        var reachable = true
-        do { try await engine.ping(timeout: .seconds(3)) } catch { reachable = false }
-        try #require(reachable, "the container engine is not reachable at \(FunctionTestSupport.socketPath) — run docker/start-engine.sh")
-        try await Images.shared.build(engine)
+        let engine = try await EngineAvailability.requireEngine()
+        try await TestImages.shared.folder("images/upper-command", tag: upperImage, engine: engine)
+        try await TestImages.shared.busybox(engine: engine)
         let project = "test-\(UUID().uuidString.prefix(8).lowercased())"
         let settings = FunctionHostSettings(globalConcurrency: 16, project: project)
         let hook = HookBox()
@@ -336,11 +335,11 @@ enum CommandTestSupport {
             try await body(runner)
         } catch {
             await runner.shutdown()
-            try await FunctionTestSupport.assertNoLeftovers(engine, project: project)
+            try await FunctionHostFixture.assertNoLeftovers(engine, project: project)
             throw error
         }
         await runner.waitForCleanup()
-        try await FunctionTestSupport.assertNoLeftovers(engine, project: project)
+        try await FunctionHostFixture.assertNoLeftovers(engine, project: project)
     }
 
     /// Lets the removal hook reach the runner it belongs to.
@@ -350,38 +349,6 @@ enum CommandTestSupport {
         var runner: CommandFunctions? {
             get { lock.withLock { _runner } }
             set { lock.withLock { _runner = newValue } }
-        }
-    }
-
-    /// Builds images/upper-command and the busybox test image once per test process.
-    actor Images {
-        static let shared = Images()
-        private var task: Task<Void, any Error>?
-
-        func build(_ engine: EngineClient) async throws {
-            if let task { return try await task.value }
-            let task = Task {
-                let folder = ImageFolder("images/upper-command", relativeTo: FunctionTestSupport.repositoryRoot)
-                _ = try await folder.build(with: engine, tag: CommandTestSupport.upperImage)
-                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-busybox-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                defer { try? FileManager.default.removeItem(at: dir) }
-                try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: dir.appendingPathComponent("busybox").path)
-                try """
-                FROM scratch
-                COPY busybox /bin/busybox
-                RUN ["/bin/busybox", "--install", "-s", "/bin"]
-                """.write(to: dir.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
-                _ = try await engine.buildImage(
-                    contextDirectory: dir, options: BuildOptions(tags: [CommandTestSupport.busyboxImage]))
-            }
-            self.task = task
-            do {
-                try await task.value
-            } catch {
-                self.task = nil
-                throw error
-            }
         }
     }
 }

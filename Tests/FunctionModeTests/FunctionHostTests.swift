@@ -4,6 +4,7 @@ import NIOCore
 import Synchronization
 import NIOPosix
 import Testing
+import TestSupport
 @testable import FunctionMode
 
 /// Function mode against the real engine, with the echo-function image.
@@ -103,7 +104,7 @@ struct FunctionHostTests {
             let env = try #require(first.environment)
             let container = try #require(host.containerID(of: env))
             // Frozen after the 50 ms grace (allow for a loaded machine).
-            try await FunctionTestSupport.eventually(timeout: .seconds(10)) {
+            try await eventually(timeout: .seconds(10)) {
                 host.environmentViews.first { $0.id == env }?.phase == .frozen
             }
             let inspect = try await host.engine.inspectContainer(container)
@@ -147,7 +148,7 @@ struct FunctionHostTests {
             let result = await host.invoke("reaped", payload: ByteBuffer(string: "{}"))
             let env = try #require(result.environment)
             let container = try #require(host.containerID(of: env))
-            try await FunctionTestSupport.eventually(timeout: .seconds(10)) { host.environmentViews.isEmpty }
+            try await eventually(timeout: .seconds(10)) { host.environmentViews.isEmpty }
             await #expect(throws: EngineError.self) { _ = try await host.engine.inspectContainer(container) }
         }
     }
@@ -156,7 +157,7 @@ struct FunctionHostTests {
     func provisioned() async throws {
         try await FunctionTestSupport.withHost { host in
             host.deploy(FunctionTestSupport.echo("ready", provisioned: 1))
-            try await FunctionTestSupport.eventually(timeout: .seconds(15)) {
+            try await eventually(timeout: .seconds(15)) {
                 host.environmentViews.contains { $0.phase == .idle || $0.phase == .frozen }
             }
             let result = await host.invoke("ready", payload: ByteBuffer(string: #"{"echo":"hot"}"#))
@@ -171,7 +172,7 @@ struct FunctionHostTests {
             host.deploy(FunctionTestSupport.echo("isolated", reserved: 2))
             async let slow = host.invoke("isolated", payload: ByteBuffer(string: #"{"sleep_ms":2500}"#))
             async let other = host.invoke("isolated", payload: ByteBuffer(string: #"{"sleep_ms":2500}"#))
-            try await FunctionTestSupport.eventually(timeout: .seconds(15)) {
+            try await eventually(timeout: .seconds(15)) {
                 host.environmentViews.filter { $0.phase == .busy }.count == 2
             }
             let busy = host.environmentViews.filter { $0.phase == .busy }.map(\.id)
@@ -228,17 +229,10 @@ extension InvocationResult {
 }
 
 enum FunctionTestSupport {
-    static let socketPath = EngineClient.defaultSocketPath()
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    static let image = "tandem/echo-function:latest"
+    static let image = FunctionHostFixture.echoImage
 
-    static let engineAnswers: Bool = FileManager.default.fileExists(atPath: socketPath)
-    static var shouldRun: Bool { engineAnswers || isCI }
-
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    /// See ``EngineAvailability/shouldRun``.
+    static var shouldRun: Bool { EngineAvailability.shouldRun }
 
     static func echo(
         _ name: String, timeout: Duration = .seconds(10), memoryMiB: Int = 512, reserved: Int? = nil,
@@ -249,67 +243,13 @@ enum FunctionTestSupport {
             reservedConcurrency: reserved, provisionedConcurrency: provisioned)
     }
 
-    /// A host on the real engine with the echo-function image; every
-    /// environment it started is gone afterwards.
+    /// A host on the real engine with the echo-function image.
     static func withHost(
         reapAfter: Duration = .seconds(60), observer: (any FunctionHostObserver)? = nil,
         _ body: (FunctionHost) async throws -> Void
     ) async throws {
-        let engine = try EngineClient(socketPath: socketPath)
-        var reachable = true
-        do { try await engine.ping(timeout: .seconds(3)) } catch { reachable = false }
-        try #require(reachable, "the container engine is not reachable at \(socketPath) — run docker/start-engine.sh")
-        try await ImageBuild.shared.build(engine)
-        let bridge = try await engine.inspectNetwork("bridge")
-        let gateway = try #require(BridgeAddress.gateway(of: bridge), "the bridge network has no gateway address")
-        let project = "test-\(UUID().uuidString.prefix(8).lowercased())"
-        let host = FunctionHost(
-            engine: engine, runtimeHost: gateway, group: MultiThreadedEventLoopGroup.singleton,
-            settings: FunctionHostSettings(globalConcurrency: 16, reapAfter: reapAfter, project: project),
-            observer: observer)
-        let timers = Task { await host.run() }
-        do {
-            try await body(host)
-        } catch {
-            timers.cancel()
-            _ = await timers.value
-            try await assertNoLeftovers(engine, project: project)
-            throw error
-        }
-        timers.cancel()
-        _ = await timers.value
-        try await assertNoLeftovers(engine, project: project)
-    }
-
-    static func assertNoLeftovers(_ engine: EngineClient, project: String) async throws {
-        let left = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"])
-        for container in left { try? await engine.removeContainer(container.id, force: true) }
-        #expect(left.isEmpty, "containers left behind: \(left.map(\.id))")
-    }
-
-    static func eventually(timeout: Duration, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try #require(condition(), "condition not met within \(timeout)")
-    }
-
-    /// Builds images/echo-function once per test process.
-    actor ImageBuild {
-        static let shared = ImageBuild()
-        private var task: Task<Void, any Error>?
-
-        func build(_ engine: EngineClient) async throws {
-            if let task { return try await task.value }
-            let task = Task {
-                let folder = ImageFolder("images/echo-function", relativeTo: FunctionTestSupport.repositoryRoot)
-                _ = try await folder.build(with: engine, tag: FunctionTestSupport.image)
-            }
-            self.task = task
-            try await task.value
-        }
+        try await FunctionHostFixture.withHost(
+            settings: FunctionHostSettings(globalConcurrency: 16, reapAfter: reapAfter), observer: observer, body)
     }
 }
 
@@ -356,7 +296,7 @@ struct FunctionLogTests {
             let timeoutLog = try #require(timedOut.log)
             #expect(timeoutLog.contains("Task timed out after 1.00 seconds"))
             #expect(timeoutLog.contains("\tStatus: timeout"))
-            try await FunctionTestSupport.eventually(timeout: .seconds(5)) { observer.reports.count >= 2 }
+            try await eventually(timeout: .seconds(5)) { observer.reports.count >= 2 }
             let first = try #require(observer.reports.first { $0.requestID == cold.requestID })
             #expect(first.cold)
             #expect(first.outcome == .success)

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import FunctionMode
 
 /// The `http` contract in function mode: a container serving HTTP, started on
@@ -17,8 +18,7 @@ struct HTTPFunctionTests {
     }
 
     static func buildImage(_ host: FunctionHost) async throws {
-        let folder = ImageFolder("images/http-echo", relativeTo: FunctionTestSupport.repositoryRoot)
-        _ = try await folder.build(with: host.engine, tag: image)
+        try await TestImages.shared.folder("images/http-echo", tag: image, engine: host.engine)
     }
 
     @Test("a request starts the server, is forwarded, and the answer comes back with status, headers and body")
@@ -67,7 +67,7 @@ struct HTTPFunctionTests {
             let first = await host.invoke("web-frozen", request: ForwardedRequest(method: "GET", path: "/"))
             let env = try #require(first.environment)
             let container = try #require(host.containerID(of: env))
-            try await FunctionTestSupport.eventually(timeout: .seconds(10)) {
+            try await eventually(timeout: .seconds(10)) {
                 host.environmentViews.first { $0.id == env }?.phase == .frozen
             }
             #expect(try await host.engine.inspectContainer(container).state.paused)

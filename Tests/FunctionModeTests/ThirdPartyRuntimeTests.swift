@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import FunctionMode
 
 /// A runtime tandem did not write: a busybox shell script that follows AWS's
@@ -14,8 +15,7 @@ struct ThirdPartyRuntimeTests {
     func shellRuntime() async throws {
         let observer = RecordingObserver()
         try await FunctionTestSupport.withHost(observer: observer) { host in
-            let folder = ImageFolder("images/shell-function", relativeTo: FunctionTestSupport.repositoryRoot)
-            _ = try await folder.build(with: host.engine, tag: Self.image)
+            try await TestImages.shared.folder("images/shell-function", tag: Self.image, engine: host.engine)
             host.deploy(FunctionDefinition(
                 name: "shell", image: Self.image, handler: "function.handler", memoryMiB: 128, timeout: .seconds(10)))
 

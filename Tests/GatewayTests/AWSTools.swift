@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Logging
 import ServiceLifecycle
 import Testing
@@ -7,7 +8,7 @@ import Testing
 /// The AWS CLI and boto3, run as child processes against a gateway, exactly as
 /// a user would run them.
 enum AWSTools {
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static var isCI: Bool { EngineAvailability.isCI }
 
     static let awsPath: String? = which("aws")
     static let pythonPath: String? = which("python3")

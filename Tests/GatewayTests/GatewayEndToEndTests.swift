@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TestSupport
 @testable import FunctionMode
 @testable import Gateway
 
@@ -57,7 +58,7 @@ struct GatewayEndToEndTests {
                 let failingEvent = try await AWSTools.lambdaInvoke(port: port, function: "gw-echo", payload: #"{"fail":"async"}"#,
                                                                    outfile: out, extra: ["--invocation-type", "Event"])
                 #expect(AWSTools.parse(failingEvent.stdout)?["StatusCode"] as? Int == 202)
-                try await EndToEnd.eventually(timeout: .seconds(30)) { queue.settled == 2 }
+                try await eventually(timeout: .seconds(30)) { queue.settled == 2 }
                 let attempts = queue.attempts
                 #expect(attempts.filter { $0.payload == #"{"echo":"later"}"# }.map(\.succeeded) == [true])
                 // Lambda retries a failed asynchronous invocation twice.
@@ -108,7 +109,7 @@ print(json.dumps(out))
                 #expect(missing[0] as? Int == 404)
                 #expect(results["event"] as? Int == 202)
                 #expect(results["dryRun"] as? Int == 204)
-                try await EndToEnd.eventually(timeout: .seconds(30)) { queue.settled == 1 }
+                try await eventually(timeout: .seconds(30)) { queue.settled == 1 }
             }
         }
     }
@@ -244,13 +245,9 @@ final class InMemoryEventQueue: Sendable {
 }
 
 enum EndToEnd {
-    static let socketPath = EngineClient.defaultSocketPath()
-    static let image = "tandem/echo-function:latest"
-    static var shouldRun: Bool { FileManager.default.fileExists(atPath: socketPath) || AWSTools.isCI }
-
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static let image = FunctionHostFixture.echoImage
+    /// See ``EngineAvailability/shouldRun``.
+    static var shouldRun: Bool { EngineAvailability.shouldRun }
 
     static func echo(_ name: String, reserved: Int? = nil, environment: [String: String] = [:]) -> FunctionDefinition {
         FunctionDefinition(name: name, image: image, environment: environment, memoryMiB: 256, timeout: .seconds(10),
@@ -259,50 +256,7 @@ enum EndToEnd {
 
     /// A host on the real engine; every container it started is gone afterwards.
     static func withHost(_ body: (FunctionHost) async throws -> Void) async throws {
-        let engine = try EngineClient(socketPath: socketPath)
-        var reachable = true
-        do { try await engine.ping(timeout: .seconds(3)) } catch { reachable = false }
-        try #require(reachable, "the container engine is not reachable at \(socketPath) — run docker/start-engine.sh")
-        try await ImageBuild.shared.build(engine)
-        let bridge = try await engine.inspectNetwork("bridge")
-        let gateway = try #require(BridgeAddress.gateway(of: bridge), "the bridge network has no gateway address")
-        let project = "gwtest-\(UUID().uuidString.prefix(8).lowercased())"
-        let host = FunctionHost(
-            engine: engine, runtimeHost: gateway, group: MultiThreadedEventLoopGroup.singleton,
-            settings: FunctionHostSettings(globalConcurrency: 8, freezeGrace: .milliseconds(500), project: project))
-        let timers = Task { await host.run() }
-        var failure: (any Error)?
-        do { try await body(host) } catch { failure = error }
-        timers.cancel()
-        _ = await timers.value
-        let left = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"])
-        for container in left { try? await engine.removeContainer(container.id, force: true) }
-        #expect(left.isEmpty, "containers left behind: \(left.map(\.id))")
-        if let failure { throw failure }
-    }
-
-    static func eventually(timeout: Duration, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try #require(condition(), "condition not met within \(timeout)")
-    }
-
-    /// Builds images/echo-function once per test process.
-    actor ImageBuild {
-        static let shared = ImageBuild()
-        private var task: Task<Void, any Error>?
-
-        func build(_ engine: EngineClient) async throws {
-            if let task { return try await task.value }
-            let task = Task {
-                let folder = ImageFolder("images/echo-function", relativeTo: EndToEnd.repositoryRoot)
-                _ = try await folder.build(with: engine, tag: EndToEnd.image)
-            }
-            self.task = task
-            try await task.value
-        }
+        try await FunctionHostFixture.withHost(
+            settings: FunctionHostSettings(globalConcurrency: 8, freezeGrace: .milliseconds(500)), body)
     }
 }
