@@ -61,11 +61,6 @@ public final class Controller: Sendable {
     let events: EventQueue
     private let gatewayServer = Mutex<GatewayServer?>(nil)
 
-    /// The functions this controller runs, by name.
-    public var functionNames: [String] {
-        manifest.workloads.filter { functionWorkloads.contains($0.name) }.map(\.name)
-    }
-
     let functionWorkloads: Set<String>
 
     private init(

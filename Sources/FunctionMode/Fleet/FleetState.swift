@@ -207,14 +207,6 @@ public struct FleetState: Sendable {
         return .accepted
     }
 
-    /// Whether `id` is the invocation `envID` is handling now.
-    public func isHandling(_ id: InvocationID, in envID: EnvironmentID) -> RuntimeCallVerdict {
-        guard let invocation = invocations[id], invocation.deadline != nil, let owner = invocation.environment else {
-            return .unknownRequest
-        }
-        return owner == envID ? .accepted : .forbidden
-    }
-
     /// The runtime reports that it could not initialise (`/runtime/init/error`).
     public mutating func runtimeInitFailed(_ envID: EnvironmentID, errorType: String, message: String) -> [FleetAction] {
         guard let env = environments[envID], !env.destroying else { return [] }
@@ -390,13 +382,6 @@ public struct FleetState: Sendable {
         }
     }
 
-    /// The environment handling `id`, if it was delivered.
-    public func environment(handling id: InvocationID) -> EnvironmentID? {
-        guard let invocation = invocations[id], invocation.deadline != nil else { return nil }
-        return invocation.environment
-    }
-
-    public var activeInvocationCount: Int { invocations.count }
     public var environmentCount: Int { environments.count }
 
     public func pendingCount(_ function: FunctionName) -> Int { pools[function]?.pending.count ?? 0 }

@@ -157,8 +157,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             bridged = true
         }
         var id = requestID ?? InvocationID(UUID().uuidString.lowercased())
-        // A request id can be in flight only once.
-        if core.withLock({ $0.calls[id] != nil }) { id = InvocationID(UUID().uuidString.lowercased()) }
+        // A caller's request id (an event's, kept across retries) can be in flight only once.
+        if requestID != nil, core.withLock({ $0.calls[id] != nil }) { id = InvocationID(UUID().uuidString.lowercased()) }
         let arrivedAt = ContinuousClock.Instant.now
         let memory = definition(function)?.memoryMiB ?? 0
         var result = await withCheckedContinuation { continuation in
