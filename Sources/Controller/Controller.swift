@@ -359,6 +359,15 @@ struct FunctionRouter: FunctionInvoker {
                                  requestID: requestID)
     }
 
+    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
+                completion: @escaping @Sendable (InvocationResult) -> Void) {
+        if commands.definition(name) != nil {
+            Task { completion(await commands.invoke(name, payload: payload, clientContext: clientContext, includeLog: false)) }
+        } else {
+            host.invoke(name, payload: payload, clientContext: clientContext, completion: completion)
+        }
+    }
+
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
         guard let events else { throw ControllerError("asynchronous invocations are not accepted here") }
         return try await events.enqueue(name, payload: Array(payload.readableBytesView))

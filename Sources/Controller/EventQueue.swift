@@ -42,7 +42,7 @@ final class EventQueue: Service, Sendable {
     /// Accepts an event durably; returns its request id.
     func enqueue(_ name: String, payload: [UInt8]) async throws -> InvocationID {
         guard let function = functions[name] else { throw ControllerError("no function named \(name)") }
-        let requestID = InvocationID(UUID().uuidString.lowercased())
+        let requestID = InvocationID(Identifiers.requestID())
         try await store.enqueue(
             queue: Self.queueName(name), payload: Self.envelope(requestID, payload), now: Self.now(), policy: function.policy)
         doorbell.ring()
@@ -118,7 +118,7 @@ final class EventQueue: Service, Sendable {
     static func open(_ data: Data) -> (InvocationID, [UInt8]) {
         let bytes = Array(data)
         guard bytes.count >= 36, let id = String(bytes: bytes[0..<36], encoding: .utf8), UUID(uuidString: id) != nil else {
-            return (InvocationID(UUID().uuidString.lowercased()), bytes)
+            return (InvocationID(Identifiers.requestID()), bytes)
         }
         return (InvocationID(id), Array(bytes[36...]))
     }

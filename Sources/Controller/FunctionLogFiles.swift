@@ -16,10 +16,20 @@ public final class FunctionLogFiles: FunctionHostObserver {
         self.onReports = onReports
     }
 
-    public func functionLog(_ function: String, lines: [String]) {
-        let stamp = Self.timestamp(Date())
+    public func functionLog(_ function: String, lines: [LogLine]) {
         var text = ""
-        for line in lines { text += "\(stamp) \(line)\n" }
+        var stamped: (time: Date, text: String)?
+        for line in lines {
+            // Lines of one batch mostly share their millisecond: format it once.
+            let stamp: String
+            if let stamped, stamped.time == line.time {
+                stamp = stamped.text
+            } else {
+                stamp = Self.timestamp(line.time)
+                stamped = (line.time, stamp)
+            }
+            text += "\(stamp) \(line.text)\n"
+        }
         handles.withLock { handles in
             guard let handle = handles[function] ?? open(function) else { return }
             handles[function] = handle

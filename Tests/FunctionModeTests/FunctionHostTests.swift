@@ -257,8 +257,8 @@ enum FunctionTestSupport {
 final class RecordingObserver: FunctionHostObserver {
     private let state = Mutex<(lines: [String: [String]], reports: [InvocationReport])>(([:], []))
 
-    func functionLog(_ function: String, lines: [String]) {
-        state.withLock { $0.lines[function, default: []] += lines }
+    func functionLog(_ function: String, lines: [LogLine]) {
+        state.withLock { $0.lines[function, default: []] += lines.map(\.text) }
     }
 
     func invocationReported(_ report: InvocationReport) {

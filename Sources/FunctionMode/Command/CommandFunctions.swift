@@ -118,7 +118,7 @@ public final class CommandFunctions: Sendable {
     public func invoke(
         _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false
     ) async -> InvocationResult {
-        let id = InvocationID(UUID().uuidString.lowercased())
+        let id = InvocationID(Identifiers.requestID())
         let arrivedAt = ContinuousClock.now
         let admitted = state.withLock { state -> Result<FunctionDefinition, InvocationFailureOrRejection> in
             if state.shuttingDown { return .failure(.failed(.shuttingDown)) }

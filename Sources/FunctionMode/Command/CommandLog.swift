@@ -78,6 +78,7 @@ struct CommandLog {
         while bytes > Self.keptBytes, lines.count > 1 {
             bytes -= lines.removeFirst().utf8.count + 1
         }
-        observer?.functionLog(function, lines: new)
+        let now = Date()
+        observer?.functionLog(function, lines: new.map { LogLine($0, time: now) })
     }
 }

@@ -17,7 +17,10 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var response: ForwardedResponse?
         let clientContext: String?
         let arrivedAt: ContinuousClock.Instant
-        let continuation: CheckedContinuation<InvocationResult, Never>
+        /// The function's memory size, for the result.
+        let memorySizeMiB: Int
+        /// Called once with the outcome, from whichever thread settles it.
+        let completion: @Sendable (InvocationResult) -> Void
         var deliveredAt: ContinuousClock.Instant?
         var environment: EnvironmentID?
         var initDuration: Duration?
@@ -40,8 +43,6 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var definitions: [String: FunctionDefinition] = [:]
         var calls: [InvocationID: Call] = [:]
         var environments: [EnvironmentID: Environment] = [:]
-        /// The soonest a new deadline can fall after a change (see `wake`).
-        var shortestDeadline: Duration = .milliseconds(50)
     }
 
     public let engine: EngineClient
@@ -50,6 +51,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let core: Mutex<Core>
+    /// The soonest a new deadline can fall after a change, in nanoseconds (see `wake`).
+    private let shortestDeadline = Atomic<Int64>(50_000_000)
     private let doorbell = Doorbell()
     private let server = NIOLockedValueBox<RuntimeAPIServer?>(nil)
     private let logBook: InvocationLogBook
@@ -86,9 +89,10 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     public func deploy(_ definition: FunctionDefinition) {
         let actions = core.withLock { core in
             core.definitions[definition.name] = definition
-            core.shortestDeadline = min(
+            let shortest = min(
                 settings.freezeGrace, settings.initTimeout,
                 core.definitions.values.map(\.timeout).min() ?? settings.freezeGrace)
+            shortestDeadline.store(Self.nanoseconds(shortest), ordering: .relaxed)
             return core.fleet.configure(definition.name, settings.poolSettings(for: definition), now: .now)
         }
         perform(actions)
@@ -144,39 +148,66 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
                      requestID: requestID)
     }
 
+    /// Invokes a function and calls `completion` once with its outcome, from
+    /// whichever thread settles it (often the Runtime API's event loop): the
+    /// path with no task hops, for callers that live on an event loop. The
+    /// result carries no log (``invoke(_:payload:clientContext:includeLog:requestID:)``
+    /// waits for it when asked).
+    public func invoke(
+        _ function: String, payload: ByteBuffer, clientContext: String? = nil, requestID: InvocationID? = nil,
+        completion: @escaping @Sendable (InvocationResult) -> Void
+    ) {
+        start(function, payload: payload, request: nil, clientContext: clientContext, requestID: requestID,
+              completion: completion)
+    }
+
     private func invoke(
         _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?, includeLog: Bool,
         requestID: InvocationID? = nil
     ) async -> InvocationResult {
-        // An http function invoked with an event gets the request the event
-        // describes, and answers with the event's result.
-        var request = request
-        var bridged = false
-        if request == nil, case .http = definition(function)?.contract {
-            request = HTTPEventBridge.request(fromEvent: Array(payload.readableBytesView))
-            bridged = true
-        }
-        var id = requestID ?? InvocationID(UUID().uuidString.lowercased())
-        // A caller's request id (an event's, kept across retries) can be in flight only once.
-        if requestID != nil, core.withLock({ $0.calls[id] != nil }) { id = InvocationID(UUID().uuidString.lowercased()) }
-        let arrivedAt = ContinuousClock.Instant.now
-        let memory = definition(function)?.memoryMiB ?? 0
         var result = await withCheckedContinuation { continuation in
-            let actions = core.withLock { core in
-                core.calls[id] = Call(function: function, payload: payload, request: request, clientContext: clientContext,
-                                      arrivedAt: arrivedAt, continuation: continuation)
-                return core.fleet.invoke(id, function: function, now: arrivedAt)
+            start(function, payload: payload, request: request, clientContext: clientContext, requestID: requestID) {
+                continuation.resume(returning: $0)
             }
-            perform(actions)
-        }
-        result.memorySizeMiB = memory
-        if bridged, let response = result.httpResponse {
-            result.outcome = .response(ByteBuffer(bytes: HTTPEventBridge.eventResult(from: response)))
         }
         if includeLog, result.environment != nil {
-            result.log = await logBook.log(of: id)
+            result.log = await logBook.log(of: result.requestID)
         }
         return result
+    }
+
+    private func start(
+        _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?,
+        requestID: InvocationID?, completion: @escaping @Sendable (InvocationResult) -> Void
+    ) {
+        let arrivedAt = ContinuousClock.Instant.now
+        var id = requestID ?? InvocationID(Identifiers.requestID())
+        let (contract, memory) = core.withLock { core in
+            (core.definitions[function]?.contract, core.definitions[function]?.memoryMiB ?? 0)
+        }
+        var request = request
+        var completion = completion
+        // An http function invoked with an event gets the request the event
+        // describes, and answers with the event's result.
+        if request == nil, case .http = contract {
+            request = HTTPEventBridge.request(fromEvent: Array(payload.readableBytesView))
+            let answer = completion
+            completion = { result in
+                var result = result
+                if let response = result.httpResponse {
+                    result.outcome = .response(ByteBuffer(bytes: HTTPEventBridge.eventResult(from: response)))
+                }
+                answer(result)
+            }
+        }
+        let actions = core.withLock { core -> [FleetAction] in
+            // A caller's request id (an event's, kept across retries) can be in flight only once.
+            if requestID != nil, core.calls[id] != nil { id = InvocationID(Identifiers.requestID()) }
+            core.calls[id] = Call(function: function, payload: payload, request: request, clientContext: clientContext,
+                                  arrivedAt: arrivedAt, memorySizeMiB: memory, completion: completion)
+            return core.fleet.invoke(id, function: function, now: arrivedAt)
+        }
+        perform(actions)
     }
 
     /// Sends an HTTP request to an http-contract function (started on demand,
@@ -231,7 +262,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     /// due no sooner than the shortest of the freeze grace, the init timeout and
     /// any function's timeout; the loop is woken only if it sleeps past that.
     private func wake() {
-        let gap = core.withLock { $0.shortestDeadline }
+        let gap = Duration.nanoseconds(shortestDeadline.load(ordering: .relaxed))
         doorbell.ring(ifSleepingPast: .now + gap)
     }
 
@@ -432,11 +463,12 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             call.initDuration = cold ? initDuration : nil
             core.calls[id] = call
             core.environments[env]?.waiter = nil
-            let deadline = Int64((Date().timeIntervalSince1970 * 1000).rounded()) + definition.timeout.milliseconds
+            let epoch = Date().timeIntervalSince1970
+            let deadline = Int64((epoch * 1000).rounded()) + definition.timeout.milliseconds
             let event = NextEvent(
                 requestID: id.rawValue, deadlineEpochMilliseconds: deadline,
                 functionArn: definition.arn(region: settings.region, account: settings.account),
-                traceID: Self.traceID(), clientContext: call.clientContext, payload: call.payload)
+                traceID: Identifiers.traceHeader(epochSeconds: UInt64(epoch)), clientContext: call.clientContext, payload: call.payload)
             return (waiter, event, definition)
         }
         guard let (waiter, event, definition) = prepared else {
@@ -533,9 +565,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var result = InvocationResult(
             requestID: id, function: call.function, outcome: outcome, environment: call.environment,
             duration: call.deliveredAt.map { finishedAt - $0 }, initDuration: call.initDuration,
-            totalDuration: finishedAt - call.arrivedAt, memorySizeMiB: 0)
+            totalDuration: finishedAt - call.arrivedAt, memorySizeMiB: call.memorySizeMiB)
         result.httpResponse = call.response
-        call.continuation.resume(returning: result)
+        call.completion(result)
     }
 
     // MARK: - RuntimeAPIDelegate
@@ -546,8 +578,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             core.environments[env]?.waiter = waiter
             return core.fleet.runtimeRequestedNext(env, now: .now)
         }
-        perform(actions)
-        wake()
+        // An idle environment's freeze grace starts now: the timer loop must know.
+        if actions.isEmpty { wake() } else { perform(actions) }
     }
 
     public func runtimeAbandonedNext(_ env: EnvironmentID, waiter: NextWaiter) {
@@ -618,21 +650,17 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         }
     }
 
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
     static func logStreamDate() -> String {
         let date = Date()
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d/%02d/%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
-    }
-
-    /// An X-Ray style trace header, as Lambda passes one to every invocation.
-    static func traceID() -> String {
-        let epoch = String(UInt64(Date().timeIntervalSince1970), radix: 16)
-        let random = (0..<3).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }
-            .map { String(repeating: "0", count: 8 - $0.count) + $0 }.joined()
-        let parent = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        return "Root=1-\(epoch)-\(random);Parent=\(String(repeating: "0", count: 16 - parent.count) + parent);Sampled=0"
     }
 }
 

@@ -9,6 +9,11 @@ import Synchronization
 /// little after the runtime writes it, so an invocation's log stays open for a
 /// short settle time after its answer (or until the environment's next
 /// invocation begins, whichever is first) before END and REPORT are written.
+///
+/// Lines go to the observer in order, in batches: every line joins an outbox
+/// under the same lock, and one sweeper task hands the outbox on every settle
+/// time while there is anything to hand on. The invocation path itself never
+/// writes a file.
 final class InvocationLogBook: Sendable {
     struct OpenLog: Sendable {
         let function: String
@@ -33,6 +38,27 @@ final class InvocationLogBook: Sendable {
         /// Answered invocations whose log closes after the settle time.
         var due: [Due] = []
         var sweeping = false
+        /// Lines and reports not yet handed to the observer, in order.
+        var outbox = Outbox()
+    }
+
+    struct Outbox: Sendable {
+        var functions: [String] = []
+        var lines: [String: [LogLine]] = [:]
+        var reports: [InvocationReport] = []
+
+        var isEmpty: Bool { functions.isEmpty && reports.isEmpty }
+
+        mutating func post(_ function: String, _ new: [String], at time: Date = Date()) {
+            guard !new.isEmpty else { return }
+            let stamped = new.map { LogLine($0, time: time) }
+            if lines[function] == nil {
+                functions.append(function)
+                lines[function] = stamped
+            } else {
+                lines[function]?.append(contentsOf: stamped)
+            }
+        }
     }
 
     struct Due: Sendable {
@@ -58,7 +84,7 @@ final class InvocationLogBook: Sendable {
     /// A chunk of an environment's output (stdout or stderr).
     func output(_ env: EnvironmentID, function: String, _ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
-        let lines = state.withLock { state -> [String] in
+        let startSweeper = state.withLock { state -> Bool in
             var buffer = (state.partial[env] ?? "") + text
             var complete: [String] = []
             while let newline = buffer.firstIndex(of: "\n") {
@@ -70,9 +96,10 @@ final class InvocationLogBook: Sendable {
                 for line in complete { Self.keep(line, in: &log) }
                 state.open[owner] = log
             }
-            return complete
+            state.outbox.post(function, complete)
+            return Self.claimSweeper(&state)
         }
-        if !lines.isEmpty { observer?.functionLog(function, lines: lines) }
+        if startSweeper { Task { await self.sweep() } }
     }
 
     /// The latest memory sample of an environment (peak bytes so far).
@@ -84,17 +111,21 @@ final class InvocationLogBook: Sendable {
 
     /// An invocation was handed to an environment: its log begins.
     func delivered(_ id: InvocationID, env: EnvironmentID, function: String, memorySizeMiB: Int, initDuration: Duration?) {
-        let previous = state.withLock { $0.owner[env] }
-        if let previous { finalize(previous) }
         let start = LambdaLogFormat.start(id)
-        state.withLock { state in
-            var log = OpenLog(function: function, environment: env, startedAt: Date(), memorySizeMiB: memorySizeMiB,
+        let startedAt = Date()
+        let (previous, startSweeper) = state.withLock { state -> (Closed?, Bool) in
+            // The environment's previous invocation ends here at the latest.
+            let previous = state.owner[env].flatMap { Self.close($0, in: &state) }
+            var log = OpenLog(function: function, environment: env, startedAt: startedAt, memorySizeMiB: memorySizeMiB,
                               initDuration: initDuration, lines: [])
             Self.keep(start, in: &log)
             state.open[id] = log
             state.owner[env] = id
+            state.outbox.post(function, [start], at: startedAt)
+            return (previous, Self.claimSweeper(&state))
         }
-        observer?.functionLog(function, lines: [start])
+        if let previous { previous.resumeWaiters() }
+        if startSweeper { Task { await self.sweep() } }
     }
 
     /// The invocation has its outcome; END and REPORT follow after the settle time.
@@ -107,20 +138,26 @@ final class InvocationLogBook: Sendable {
             // which samples about once a second: on a cold start, wait a little
             // for the first sample rather than print none.
             state.due.append(Due(id: id, at: now + settleTime, memoryDeadline: now + .milliseconds(1500)))
-            if state.sweeping { return false }
-            state.sweeping = true
-            return true
+            return Self.claimSweeper(&state)
         }
         if startSweeper { Task { await self.sweep() } }
     }
 
-    /// One loop closes every answered invocation's log when it is due, so a
-    /// busy function costs one timer, not one per invocation.
+    /// Marks the sweeper running; true when the caller must start it.
+    private static func claimSweeper(_ state: inout State) -> Bool {
+        if state.sweeping { return false }
+        state.sweeping = true
+        return true
+    }
+
+    /// One loop closes every answered invocation's log when it is due and
+    /// hands the outbox on, so a busy function costs one timer and one write
+    /// per settle time, not one per invocation. It ends when nothing is left.
     private func sweep() async {
         while true {
             try? await Task.sleep(for: settleTime)
             let now = ContinuousClock.now
-            let (closed, done) = state.withLock { state -> ([Closed], Bool) in
+            let (closed, outbox, done) = state.withLock { state -> ([Closed], Outbox, Bool) in
                 var ready: [InvocationID] = []
                 var waiting: [Due] = []
                 for due in state.due {
@@ -130,10 +167,14 @@ final class InvocationLogBook: Sendable {
                     if due.at <= now && !awaitingMemory { ready.append(due.id) } else { waiting.append(due) }
                 }
                 state.due = waiting
+                let closed = ready.compactMap { Self.close($0, in: &state) }
+                let outbox = state.outbox
+                state.outbox = Outbox()
                 if waiting.isEmpty { state.sweeping = false }
-                return (ready.compactMap { Self.close($0, in: &state) }, waiting.isEmpty)
+                return (closed, outbox, waiting.isEmpty)
             }
-            emit(closed)
+            emit(outbox)
+            for item in closed { item.resumeWaiters() }
             if done { return }
         }
     }
@@ -142,11 +183,14 @@ final class InvocationLogBook: Sendable {
     func environmentGone(_ env: EnvironmentID, function: String) {
         // A last line without its newline still belongs to the log.
         if state.withLock({ $0.partial[env] != nil }) { output(env, function: function, [UInt8(ascii: "\n")]) }
-        if let owner = state.withLock({ $0.owner[env] }) { finalize(owner) }
-        state.withLock { state in
+        let (closed, startSweeper) = state.withLock { state -> (Closed?, Bool) in
+            let closed = state.owner[env].flatMap { Self.close($0, in: &state) }
             state.maxMemory[env] = nil
             state.partial[env] = nil
+            return (closed, closed != nil && Self.claimSweeper(&state))
         }
+        closed?.resumeWaiters()
+        if startSweeper { Task { await self.sweep() } }
     }
 
     /// The finished log of an invocation (waits for it to be finished).
@@ -164,39 +208,26 @@ final class InvocationLogBook: Sendable {
 
     // MARK: - Finishing
 
-    /// A finished invocation's log, ready to hand out.
+    /// A finished invocation, for the callers waiting for its log.
     struct Closed {
-        let function: String
-        let lines: [String]
-        let report: InvocationReport?
         let waiters: [CheckedContinuation<String?, Never>]
         let kept: [String]
-    }
 
-    private func finalize(_ id: InvocationID) {
-        guard let closed = state.withLock({ Self.close(id, in: &$0) }) else { return }
-        emit([closed])
-    }
-
-    /// Hands finished logs on: one write per function, one batch of reports.
-    private func emit(_ closed: [Closed]) {
-        guard !closed.isEmpty else { return }
-        if let observer {
-            var order: [String] = []
-            var byFunction: [String: [String]] = [:]
-            for item in closed {
-                if byFunction[item.function] == nil { order.append(item.function) }
-                byFunction[item.function, default: []] += item.lines
-            }
-            for function in order { observer.functionLog(function, lines: byFunction[function] ?? []) }
-            observer.invocationsReported(closed.compactMap(\.report))
-        }
-        for item in closed where !item.waiters.isEmpty {
-            let text = item.kept.joined(separator: "\n") + "\n"
-            for waiter in item.waiters { waiter.resume(returning: text) }
+        func resumeWaiters() {
+            guard !waiters.isEmpty else { return }
+            let text = kept.joined(separator: "\n") + "\n"
+            for waiter in waiters { waiter.resume(returning: text) }
         }
     }
 
+    /// Hands the outbox on: one write per function, one batch of reports.
+    private func emit(_ outbox: Outbox) {
+        guard let observer, !outbox.isEmpty else { return }
+        for function in outbox.functions { observer.functionLog(function, lines: outbox.lines[function] ?? []) }
+        observer.invocationsReported(outbox.reports)
+    }
+
+    /// Ends an open log: END and REPORT join it and the outbox.
     private static func close(_ id: InvocationID, in state: inout State) -> Closed? {
         guard var log = state.open.removeValue(forKey: id) else { return nil }
         if state.owner[log.environment] == id { state.owner[log.environment] = nil }
@@ -221,8 +252,12 @@ final class InvocationLogBook: Sendable {
                 outcome: answered.outcome, errorType: answered.errorType)
         }
         lines.append(LambdaLogFormat.end(id))
-        if let report { lines.append(LambdaLogFormat.report(report)) }
+        if let report {
+            lines.append(LambdaLogFormat.report(report))
+            state.outbox.reports.append(report)
+        }
         for line in lines { keep(line, in: &log) }
+        state.outbox.post(log.function, lines)
         // Kept as lines (joined only if a late Tail reader asks).
         state.finished[id] = log.lines
         state.finishedOrder.append(id)
@@ -230,7 +265,7 @@ final class InvocationLogBook: Sendable {
             let dropped = state.finishedOrder.removeFirst()
             state.finished[dropped] = nil
         }
-        return Closed(function: log.function, lines: lines, report: report, waiters: log.waiters, kept: log.lines)
+        return Closed(waiters: log.waiters, kept: log.lines)
     }
 
     private static func keep(_ line: String, in log: inout OpenLog) {

@@ -15,13 +15,13 @@ public enum LambdaLogFormat {
     public static func report(_ report: InvocationReport) -> String {
         var fields = [
             "REPORT RequestId: \(report.requestID)",
-            "Duration: \(String(format: "%.2f", report.durationMilliseconds)) ms",
+            "Duration: \(twoDecimals(report.durationMilliseconds)) ms",
             "Billed Duration: \(report.billedMilliseconds) ms",
             "Memory Size: \(report.memorySizeMiB) MB",
         ]
         if let used = report.maxMemoryUsedMiB { fields.append("Max Memory Used: \(used) MB") }
         if let initDuration = report.initDurationMilliseconds {
-            fields.append("Init Duration: \(String(format: "%.2f", initDuration)) ms")
+            fields.append("Init Duration: \(twoDecimals(initDuration)) ms")
         }
         switch report.outcome {
         case .timeout: fields.append("Status: timeout")
@@ -30,6 +30,15 @@ public enum LambdaLogFormat {
         }
         if report.outcome == .oom { fields.append("Error Type: Runtime.OutOfMemory") }
         return fields.joined(separator: "\t")
+    }
+
+    /// `12.35`: two decimals, rounded half away from zero (`String(format:)`
+    /// costs several microseconds a call; this is on every invocation's path).
+    static func twoDecimals(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
+        let hundredths = Int64((abs(value) * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(value < 0 && hundredths != 0 ? "-" : "")\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
     /// Lambda bills whole milliseconds, rounded up (at least 1 ms).
@@ -66,10 +75,22 @@ public struct InvocationReport: Sendable, Equatable {
     }
 }
 
+/// A line of a function's log and when it was written.
+public struct LogLine: Sendable, Equatable {
+    public var text: String
+    public var time: Date
+
+    public init(_ text: String, time: Date = Date()) {
+        self.text = text
+        self.time = time
+    }
+}
+
 /// What a ``FunctionHost`` tells the rest of tandem about its functions.
 public protocol FunctionHostObserver: Sendable {
-    /// Lines of a function's log, in order (START, the function's output, END, REPORT).
-    func functionLog(_ function: String, lines: [String])
+    /// Lines of a function's log, in order (START, the function's output, END,
+    /// REPORT). They may come in batches, a little after they were written.
+    func functionLog(_ function: String, lines: [LogLine])
     /// One invocation's figures, once its REPORT line is written.
     func invocationReported(_ report: InvocationReport)
     /// Several invocations' figures at once (a busy function's logs close in batches).

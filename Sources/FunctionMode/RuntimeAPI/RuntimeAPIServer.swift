@@ -126,11 +126,12 @@ public final class NextWaiter: Sendable {
         let channel = self.channel
         let payload = event.payload
         let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
-        channel.eventLoop.execute {
+        @Sendable func write() {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             channel.write(HTTPServerResponsePart.body(.byteBuffer(payload)), promise: nil)
             channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
         }
+        if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
         return true
     }
 

@@ -10,6 +10,11 @@ public protocol FunctionInvoker: Sendable {
     /// - Parameter includeLog: the caller wants ``InvocationResult/log``
     ///   (`X-Amz-Log-Type: Tail`); without it the invoker need not wait for the log.
     func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult
+    /// Invokes synchronously without the log and calls `completion` once, from
+    /// any thread. The gateway's event loops use this to answer without a task
+    /// hop; the default runs ``invoke(_:payload:clientContext:includeLog:)`` in a task.
+    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
+                completion: @escaping @Sendable (InvocationResult) -> Void)
     /// Queues an asynchronous (Event) invocation; throws if it cannot be accepted durably.
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID
 }
@@ -20,6 +25,11 @@ extension FunctionInvoker {
     /// Invokes without asking for the log.
     public func invoke(_ name: String, payload: ByteBuffer, clientContext: String? = nil) async -> InvocationResult {
         await invoke(name, payload: payload, clientContext: clientContext, includeLog: false)
+    }
+
+    public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
+                       completion: @escaping @Sendable (InvocationResult) -> Void) {
+        Task { completion(await invoke(name, payload: payload, clientContext: clientContext, includeLog: false)) }
     }
 }
 
@@ -36,6 +46,11 @@ public struct FunctionHostInvoker: FunctionInvoker {
 
     public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult {
         await host.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog)
+    }
+
+    public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
+                       completion: @escaping @Sendable (InvocationResult) -> Void) {
+        host.invoke(name, payload: payload, clientContext: clientContext, completion: completion)
     }
 
     public func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {

@@ -18,6 +18,12 @@ public struct GatewayRequestContext: RequestContext {
     }
 }
 
+/// An Invoke API request refused before it reached a function, with its answer.
+struct InvokeRefusal: Error {
+    let answer: InvokeResponse
+    init(_ answer: InvokeResponse) { self.answer = answer }
+}
+
 /// The routes in force; the controller replaces them while the server runs.
 final class RouteBox: Sendable {
     private let table: Mutex<RouteTable>
@@ -63,23 +69,18 @@ public struct GatewayResponder: HTTPResponder {
 
     func invokeAPI(_ request: Request, path: String, query: String?) async throws -> Response {
         let head: InvokeRequest.Head
-        switch InvokeRequest.parseHead(method: request.method.rawValue, path: path, query: query,
-                                       headers: request.headers, account: configuration.account) {
+        switch parseInvokeHead(method: request.method.rawValue, path: path, query: query, headers: request.headers) {
         case .success(let parsed): head = parsed
-        case .failure(let error): return Self.response(.error(error, requestID: Self.newRequestID()))
+        case .failure(let refusal): return Self.response(refusal)
         }
         let limit = head.invocationType.payloadLimit
         guard let body = try await Self.collect(request, limit: limit) else {
             return Self.response(.error(.requestTooLarge(limit: limit), requestID: Self.newRequestID()))
         }
-        guard invoker.functionExists(head.functionName) else {
-            return Self.response(.error(.functionNotFound(arn: configuration.account.functionARN(head.functionName)),
-                                        requestID: Self.newRequestID()))
-        }
         let invocation: InvokeRequest
-        switch head.withPayload(body) {
+        switch checkInvoke(head, body: body) {
         case .success(let checked): invocation = checked
-        case .failure(let error): return Self.response(.error(error, requestID: Self.newRequestID()))
+        case .failure(let refusal): return Self.response(refusal)
         }
         switch head.invocationType {
         case .requestResponse:
@@ -100,6 +101,23 @@ public struct GatewayResponder: HTTPResponder {
         case .dryRun:
             return Self.response(.dryRun(requestID: Self.newRequestID()))
         }
+    }
+
+    /// The Invoke API request line and headers, checked; or the answer that refuses them.
+    func parseInvokeHead(method: String, path: String, query: String?, headers: HTTPFields)
+        -> Result<InvokeRequest.Head, InvokeRefusal>
+    {
+        InvokeRequest.parseHead(method: method, path: path, query: query, headers: headers, account: configuration.account)
+            .mapError { InvokeRefusal(.error($0, requestID: Self.newRequestID())) }
+    }
+
+    /// The whole request, checked: the function exists and the payload fits its invocation type.
+    func checkInvoke(_ head: InvokeRequest.Head, body: ByteBuffer) -> Result<InvokeRequest, InvokeRefusal> {
+        guard invoker.functionExists(head.functionName) else {
+            return .failure(InvokeRefusal(.error(.functionNotFound(arn: configuration.account.functionARN(head.functionName)),
+                                                 requestID: Self.newRequestID())))
+        }
+        return head.withPayload(body).mapError { InvokeRefusal(.error($0, requestID: Self.newRequestID())) }
     }
 
     // MARK: - http routes
@@ -149,7 +167,9 @@ public struct GatewayResponder: HTTPResponder {
         return collected ?? ByteBuffer()
     }
 
-    static func newRequestID() -> String { UUID().uuidString.lowercased() }
+    static func newRequestID() -> String { Identifiers.requestID() }
+
+    static func response(_ refusal: InvokeRefusal) -> Response { response(refusal.answer) }
 
     static func response(_ answer: InvokeResponse) -> Response {
         Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: answer.body))

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -94,8 +95,10 @@ public final class GatewayServer: Service, Sendable {
 
     /// The Hummingbird application serving this gateway.
     public func makeApplication() -> some ApplicationProtocol {
-        Application(
+        let gateway = responder
+        return Application(
             responder: responder,
+            server: HTTPServerBuilder { handler in GatewayChannel(responder: handler, gateway: gateway) },
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { [weak self] channel in self?.serverRunning(channel) },
             logger: logger)

@@ -1,0 +1,152 @@
+import Foundation
+import FunctionMode
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Answers the gateway's most common request — a synchronous Invoke API call
+/// (`RequestResponse`, no `Tail`) with a known length — on the connection's
+/// event loop, with no task in between: the request goes to the function
+/// host from here, and the answer is written from wherever the host settles
+/// it (usually the Runtime API's event loop). Every other request passes
+/// through untouched to Hummingbird's responder, which answers the same
+/// request the same way, only with two task hops more.
+///
+/// Requests of one connection are answered in order: the pipeline's
+/// `HTTPServerPipelineHandler` holds the next request until this one's
+/// response has ended.
+final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        /// Between requests.
+        case idle
+        /// A request Hummingbird answers: its parts pass through.
+        case passing
+        /// A fast request: its body is being collected.
+        case collecting(InvokeRequest.Head, ByteBuffer)
+        /// A fast request sent to its function, not yet answered.
+        case answering
+    }
+
+    private let responder: GatewayResponder
+    private var state = State.idle
+    private let dates = HTTPDateCache()
+
+    init(responder: GatewayResponder) {
+        self.responder = responder
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (state, part) {
+        case (.idle, .head(let request)):
+            if let head = fastHead(request) {
+                state = .collecting(head, ByteBuffer())
+            } else {
+                state = .passing
+                context.fireChannelRead(data)
+            }
+        case (.passing, .end):
+            state = .idle
+            context.fireChannelRead(data)
+        case (.passing, _), (.idle, _):
+            context.fireChannelRead(data)
+        case (.collecting(let head, var body), .body(var chunk)):
+            state = .answering  // keep `body` uniquely referenced while appending
+            body.writeBuffer(&chunk)
+            state = .collecting(head, body)
+        case (.collecting(let head, let body), .end):
+            state = .answering
+            answer(head, body: body, context: context)
+        case (.collecting, .head), (.answering, _):
+            // The pipeline handler delivers one request at a time; a part here
+            // means a broken stream. Let Hummingbird's handling close it.
+            context.fireChannelRead(data)
+        }
+    }
+
+    /// The checked head of a request this handler answers itself, else nil.
+    private func fastHead(_ request: HTTPRequest) -> InvokeRequest.Head? {
+        guard request.method == .post, let target = request.path,
+              target.hasPrefix(LambdaInvokeAPI.functionsPrefix),
+              request.headerFields[.expect] == nil,
+              request.headerFields[.connection].map({ !$0.lowercased().contains("close") }) ?? true,
+              let length = request.headerFields[.contentLength].flatMap({ Int($0) }),
+              length <= LambdaInvokeAPI.maxSyncPayloadBytes,
+              request.headerFields[.transferEncoding] == nil
+        else { return nil }
+        let path: String
+        let query: String?
+        if let mark = target.firstIndex(of: "?") {
+            path = String(target[..<mark])
+            query = String(target[target.index(after: mark)...])
+        } else {
+            path = target
+            query = nil
+        }
+        guard case .success(let head) = responder.parseInvokeHead(
+            method: request.method.rawValue, path: path, query: query, headers: request.headerFields),
+            head.invocationType == .requestResponse, head.logType == .none
+        else { return nil }
+        return head
+    }
+
+    private func answer(_ head: InvokeRequest.Head, body: ByteBuffer, context: ChannelHandlerContext) {
+        let invocation: InvokeRequest
+        switch responder.checkInvoke(head, body: body) {
+        case .success(let checked): invocation = checked
+        case .failure(let refusal): return write(refusal.answer, context: context)
+        }
+        let account = responder.configuration.account
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        responder.invoker.invoke(head.functionName, payload: invocation.payload, clientContext: head.clientContext) { result in
+            let answer = InvokeResponse.make(result: result, logType: .none, account: account)
+            if loop.inEventLoop {
+                let (handler, context) = bound.value
+                handler.write(answer, context: context)
+            } else {
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.write(answer, context: context)
+                }
+            }
+        }
+    }
+
+    private func write(_ answer: InvokeResponse, context: ChannelHandlerContext) {
+        state = .idle
+        var response = HTTPResponse(status: answer.status, headerFields: answer.headers)
+        response.headerFields[.contentLength] = String(answer.body.readableBytes)
+        response.headerFields[.date] = dates.now()
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        if answer.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// The `Date` header's value (RFC 9110 IMF-fixdate), formatted once a second.
+final class HTTPDateCache {
+    private var second: time_t = 0
+    private var text = ""
+
+    func now() -> String {
+        var clock = time(nil)
+        if clock != second || text.isEmpty {
+            second = clock
+            var parts = tm()
+            gmtime_r(&clock, &parts)
+            let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+            text = "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+                + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+        }
+        return text
+    }
+}
