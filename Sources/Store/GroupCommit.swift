@@ -7,7 +7,12 @@ import Synchronization
 /// its own rows are committed.
 ///
 /// The first caller with no flush under way schedules one on the writer's queue; the
-/// flush drains the pending calls until none is left. Not cancellable: rows handed over
+/// flush drains the pending calls until none is left.
+///
+/// Ledger rows are metering, not accepted input: they are committed with
+/// `synchronous = NORMAL` (durable when the process dies, not always when the
+/// machine loses power) even in a `.full` store, whose other writes — the
+/// event queue — keep `FULL`. A later `FULL` commit syncs the ledger rows too. Not cancellable: rows handed over
 /// are written even if the caller's task is cancelled meanwhile.
 final class LedgerGroupCommit: Sendable {
     private typealias Waiter = CheckedContinuation<Void, any Error>
@@ -26,9 +31,13 @@ final class LedgerGroupCommit: Sendable {
     /// writes (leases) wait at most one batch.
     private let maxBatchRows: Int
 
-    init(writer: any DatabaseWriter, maxBatchRows: Int = 256) {
+    /// The `synchronous` setting to put back after a flush (nil: leave it).
+    private let restoreSynchronous: String?
+
+    init(writer: any DatabaseWriter, maxBatchRows: Int = 256, restoreSynchronous: String? = nil) {
         self.writer = writer
         self.maxBatchRows = maxBatchRows
+        self.restoreSynchronous = restoreSynchronous
     }
 
     func record(_ records: [InvocationRecord]) async throws {
@@ -47,6 +56,16 @@ final class LedgerGroupCommit: Sendable {
 
     /// Runs on the writer's queue until no call is pending.
     private func flush(_ db: Database) {
+        if let restoreSynchronous {
+            try? db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = \(restoreSynchronous)") }
+            drain(db)
+        } else {
+            drain(db)
+        }
+    }
+
+    private func drain(_ db: Database) {
         while true {
             let batch = state.withLock { state in
                 var rows = 0

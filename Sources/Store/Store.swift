@@ -35,9 +35,9 @@ public final class Store: Sendable {
     /// The database file, or `nil` for an in-memory store.
     public let path: String?
 
-    private init(writer: any DatabaseWriter, path: String?) {
+    private init(writer: any DatabaseWriter, path: String?, durability: Durability = .full) {
         self.writer = writer
-        self.ledger = LedgerGroupCommit(writer: writer)
+        self.ledger = LedgerGroupCommit(writer: writer, restoreSynchronous: durability == .full ? "FULL" : nil)
         self.path = path
     }
 
@@ -62,8 +62,16 @@ public final class Store: Sendable {
         } catch {
             throw StoreError(.database, operation: "open", message: "cannot open \(path)", underlying: error)
         }
+        // GRDB's pool sets `synchronous = NORMAL` on its writer when it turns
+        // WAL on, after `prepareDatabase`: set the chosen durability again.
+        do {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        } catch {
+            throw StoreError(.database, operation: "open", message: "cannot set synchronous = \(synchronous) on \(path)",
+                             underlying: error)
+        }
         try migrate(pool)
-        return Store(writer: pool, path: path)
+        return Store(writer: pool, path: path, durability: durability)
     }
 
     /// A private in-memory database with the same schema, for tests.

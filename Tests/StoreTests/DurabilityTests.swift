@@ -23,6 +23,28 @@ struct DurabilityTests {
         }
     }
 
+    @Test("ledger rows commit with synchronous NORMAL; the writer is back to FULL for the queue after each batch")
+    func ledgerSynchronous() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try Store.open(path: Store.defaultPath(projectDirectory: dir))
+            defer { try? store.close() }
+            func synchronous() async throws -> Int? {
+                try await store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            }
+            let initial = try await synchronous()
+            #expect(initial == 2, "FULL, found \(String(describing: initial))")
+            try await store.record(contentsOf: (1...50).map { invocation($0) })
+            #expect(try await synchronous() == 2, "FULL again after the ledger batch")
+            _ = try await store.enqueue(queue: "q", payload: Data("kept"), now: 0)
+            #expect(try await store.depth(queue: "q", now: 0).visible == 1)
+
+            let normal = try Store.open(path: Store.defaultPath(projectDirectory: dir + "/n"), durability: .normal)
+            defer { try? normal.close() }
+            try await normal.record(invocation(1))
+            #expect(try await normal.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 1)
+        }
+    }
+
     @Test("accepted messages, leases and ledger rows survive close and reopen; an unfinished lease is delivered again")
     func reopen() async throws {
         try await withTemporaryDirectory { dir in
