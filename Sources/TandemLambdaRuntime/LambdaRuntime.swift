@@ -89,11 +89,7 @@ public enum LambdaRuntime {
         while maxInvocations.map({ statistics.invocations < $0 }) ?? true {
             let invocation = try client.next()
             let context = invocation.context
-            if let traceID = context.traceID {
-                setenv(LambdaRuntimeAPI.traceIDVariable, traceID, 1)
-            } else {
-                unsetenv(LambdaRuntimeAPI.traceIDVariable)
-            }
+            TraceVariable.set(context.traceID)
 
             let result: Result<[UInt8], any Error>
             do {

@@ -180,33 +180,44 @@ struct HTTPResponseParser {
         return nil
     }
 
+    /// The status line and header fields, read as bytes (every response of
+    /// every invocation goes through here).
     private mutating func parseHead(_ head: ArraySlice<UInt8>) throws {
-        var lines = head.split(separator: 10, omittingEmptySubsequences: false).map { line -> Substring in
-            var text = Substring(String(decoding: line, as: UTF8.self))
-            if text.last == "\r" { text.removeLast() }
-            return text
+        func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+        var lines: [ArraySlice<UInt8>] = []
+        var lineStart = head.startIndex
+        for index in head.indices where head[index] == 10 {
+            lines.append(head[lineStart..<index])
+            lineStart = index + 1
         }
-        guard !lines.isEmpty else {
-            throw LambdaRuntimeError(.malformedResponse, "empty response head")
-        }
+        lines.append(head[lineStart...])
+        lines = lines.map { $0.last == 13 ? $0.dropLast() : $0 }
         let statusLine = lines.removeFirst()
-        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].count == 3,
-              let code = Int(parts[1]), (100...999).contains(code) else {
-            throw LambdaRuntimeError(.malformedResponse, "bad status line \"\(statusLine)\"")
+        // HTTP/1.x SP 3DIGIT [SP reason]
+        let prefix = Array("HTTP/1.".utf8)
+        let digits = statusLine.dropFirst(prefix.count + 2).prefix(3)
+        guard statusLine.starts(with: prefix), statusLine.count >= prefix.count + 5,
+              statusLine[statusLine.startIndex + prefix.count + 1] == 32,
+              digits.count == 3, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), digits.first != 48,
+              statusLine.count == prefix.count + 5 || statusLine[statusLine.startIndex + prefix.count + 5] == 32
+        else {
+            throw LambdaRuntimeError(.malformedResponse, "bad status line \"\(text(statusLine))\"")
         }
-        status = code
-        reason = parts.count > 2 ? String(parts[2]) : ""
+        status = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+        reason = text(statusLine.dropFirst(prefix.count + 6))
         headers = HTTPHeaders()
         for line in lines {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
-                throw LambdaRuntimeError(.malformedResponse, "bad header line \"\(line)\"")
+            guard let colon = line.firstIndex(of: 58), colon != line.startIndex else {
+                throw LambdaRuntimeError(.malformedResponse, "bad header line \"\(text(line))\"")
             }
             let name = line[..<colon]
-            guard !name.contains(" "), !name.contains("\t") else {
-                throw LambdaRuntimeError(.malformedResponse, "bad header name \"\(name)\"")
+            guard !name.contains(32), !name.contains(9) else {
+                throw LambdaRuntimeError(.malformedResponse, "bad header name \"\(text(name))\"")
             }
-            headers.add(name: String(name), value: line[line.index(after: colon)...].trimmingASCIIWhitespace())
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
+            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
+            headers.add(name: text(name), value: text(value))
         }
     }
 
