@@ -9,7 +9,8 @@ struct DurabilityTests {
         try await withTemporaryDirectory { dir in
             let path = Store.defaultPath(projectDirectory: dir)
             #expect(path.hasSuffix("/.tandem/tandem.sqlite"))
-            let names = ["v1 invocation ledger", "v1 event queue", "v1 placement history"]
+            let names = ["v1 invocation ledger", "v1 event queue", "v1 placement history",
+                         "v2 ledger without the request id index"]
 
             let first = try Store.open(path: path)
             #expect(try await first.appliedMigrations() == names)
