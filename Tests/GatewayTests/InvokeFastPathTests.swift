@@ -90,6 +90,27 @@ struct InvokeFastPathTests {
         #expect(invoker.asyncCalls == 1)
     }
 
+    @Test("an HTTP/1.0 request without keep-alive is answered, then the connection is closed")
+    func http10() async throws {
+        let invoker = CallbackCountingInvoker()
+        try await withLiveGateway(invoker) { _, port in
+            for keepAlive in [false, true] {
+                let connection = try RawConnection(port: port)
+                let body = #"{"v":1}"#
+                var text = "POST \(Self.invoke) HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: \(body.utf8.count)\r\n"
+                if keepAlive { text += "Connection: keep-alive\r\n" }
+                try connection.send(Array((text + "\r\n" + body).utf8))
+                #expect(try await connection.response().body == body)
+                if keepAlive {
+                    try connection.send(Self.post(body))
+                    #expect(try await connection.response().body == body, "kept alive when asked")
+                } else {
+                    #expect(try await connection.rest().isEmpty, "closed after the answer")
+                }
+            }
+        }
+    }
+
     @Test("a client that hangs up before its answer costs nothing but the invocation")
     func clientGone() async throws {
         let invoker = CallbackCountingInvoker(delay: { _ in .milliseconds(100) })

@@ -24,6 +24,7 @@ struct GatewayChannel: HTTPChannelHandler {
                 withOutboundHeaderValidation: false,  // HTTPTypes validated them
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: .init())
+            try channel.pipeline.syncOperations.addHandler(HTTP10CloseMarker())
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             try channel.pipeline.syncOperations.addHandler(InvokeFastPath(responder: gateway))
@@ -34,5 +35,26 @@ struct GatewayChannel: HTTPChannelHandler {
 
     func handle(value asyncChannel: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    }
+}
+
+/// An HTTP/1.0 request without `Connection: keep-alive` expects the server to
+/// close the connection after its response (ApacheBench without `-k`, old
+/// proxies). The version is gone once the request becomes an HTTPTypes
+/// request, so it is said here as `Connection: close`, which both the fast
+/// path (it passes such a request on) and Hummingbird (it closes after
+/// answering) understand.
+final class HTTP10CloseMarker: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(var head) = unwrapInboundIn(data), head.version.major == 1, head.version.minor == 0,
+           !head.isKeepAlive {
+            head.headers.replaceOrAdd(name: "Connection", value: "close")
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            return
+        }
+        context.fireChannelRead(data)
     }
 }
