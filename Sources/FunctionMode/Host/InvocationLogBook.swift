@@ -74,9 +74,16 @@ final class InvocationLogBook: Sendable {
     private let observer: (any FunctionHostObserver)?
     let settleTime: Duration
 
-    init(observer: (any FunctionHostObserver)?, settleTime: Duration = .milliseconds(15)) {
+    /// How long a log that a caller waits for (`Tail`) stays open after the
+    /// answer, when no next invocation closes it first: the engine's log stream
+    /// runs behind on a loaded machine.
+    let tailSettleTime: Duration
+
+    init(observer: (any FunctionHostObserver)?, settleTime: Duration = .milliseconds(15),
+         tailSettleTime: Duration = .milliseconds(100)) {
         self.observer = observer
         self.settleTime = settleTime
+        self.tailSettleTime = tailSettleTime
     }
 
     // MARK: - Inputs
@@ -164,7 +171,16 @@ final class InvocationLogBook: Sendable {
                     guard let log = state.open[due.id] else { continue }
                     let awaitingMemory = log.answered?.outcome != .oom && state.maxMemory[log.environment] == nil
                         && state.owner[log.environment] == due.id && now < due.memoryDeadline
-                    if due.at <= now && !awaitingMemory { ready.append(due.id) } else { waiting.append(due) }
+                    // Someone waits for this very log (`Tail`): give the engine's
+                    // log stream longer to deliver the function's last lines, as
+                    // long as the environment has not moved on.
+                    let awaitingOutput = !log.waiters.isEmpty && state.owner[log.environment] == due.id
+                        && now < due.at + tailSettleTime - settleTime
+                    if due.at <= now && !awaitingMemory && !awaitingOutput {
+                        ready.append(due.id)
+                    } else {
+                        waiting.append(due)
+                    }
                 }
                 state.due = waiting
                 let closed = ready.compactMap { Self.close($0, in: &state) }
