@@ -368,6 +368,13 @@ struct FunctionRouter: FunctionInvoker {
         }
     }
 
+    func forward(_ name: String, request: ForwardedRequest,
+                 completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
+        guard case .http = host.definition(name)?.contract else { return false }
+        host.invoke(name, request: request, completion: completion)
+        return true
+    }
+
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
         guard let events else { throw ControllerError("asynchronous invocations are not accepted here") }
         return try await events.enqueue(name, payload: Array(payload.readableBytesView))

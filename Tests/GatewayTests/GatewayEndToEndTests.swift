@@ -12,6 +12,43 @@ import TestSupport
 /// echo-function image, driven by the real aws CLI, boto3 and HTTP requests.
 @Suite("Gateway end to end against the engine", .enabled(if: EndToEnd.shouldRun), .serialized)
 struct GatewayEndToEndTests {
+    @Test("http routes to an HTTP-server function: the request as a proxy sends it, the answer as the server gave it")
+    func httpContractRoutes() async throws {
+        try await EndToEnd.withHost { host in
+            try await TestImages.shared.folder("images/http-echo", tag: "tandem/http-echo:latest", engine: host.engine)
+            var web = FunctionDefinition(name: "gw-web", image: "tandem/http-echo:latest", memoryMiB: 256, timeout: .seconds(10))
+            web.contract = .http(port: 8080)
+            host.deploy(web)
+            let routes = [
+                GatewayRoute(methods: ["POST"], path: "/web", target: .function("gw-web")),
+                GatewayRoute(methods: ["GET"], path: "/binary", target: .function("gw-web")),
+                GatewayRoute(methods: ["GET"], path: "/status/{code}", target: .function("gw-web")),
+            ]
+            let invoker = FunctionHostInvoker(host: host, enqueue: { _, _ in InvocationID("unused") })
+            try await withLiveGateway(invoker, routes: routes) { _, port in
+                let connection = try RawConnection(port: port)
+                try connection.send(InvokeFastPathTests.post(#"{"n":1}"#, path: "/web?x=1"))
+                let answer = try await connection.response()
+                #expect(answer.status == 200)
+                #expect(answer.header("x-served-by") == "http-echo")
+                #expect(answer.header("connection") == nil, "the server's Connection: close stays on its hop")
+                let echoed = try #require(AWSTools.parse(answer.body), "\(answer.body)")
+                #expect(echoed["path"] as? String == "/web?x=1")
+                #expect(echoed["body"] as? String == #"{"n":1}"#)
+                let headers = echoed["headers"] as? [String: String] ?? [:]
+                #expect(headers["x-forwarded-for"] == "127.0.0.1")
+                #expect(headers["host"] == "127.0.0.1")
+                // The server's own statuses pass through, and binary bodies byte for byte.
+                try connection.send(Array("GET /status/418 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+                #expect(try await connection.response().status == 418)
+                try connection.send(Array("GET /binary HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+                let binary = try await connection.response()
+                #expect(binary.header("content-type") == "application/octet-stream")
+                #expect(binary.header("content-length") == "256")
+            }
+        }
+    }
+
     @Test("aws lambda invoke through the gateway: result, function error, Tail, unknown function, Event with retries")
     func awsCLI() async throws {
         try await EndToEnd.withHost { host in

@@ -29,8 +29,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     struct Environment: Sendable {
         let function: String
         var endpoint: RuntimeEndpoint?
-        /// For an http function: its server, once it answers.
-        var server: CurlHTTPClient?
+        /// For an http function: the connection to its server, once it answers.
+        var server: ServerConnection?
         var containerID: String?
         var waiter: NextWaiter?
         var paused = false
@@ -213,6 +213,14 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     /// Sends an HTTP request to an http-contract function (started on demand,
     /// frozen between requests, reaped when idle like any function). Its
     /// answer is in ``InvocationResult/httpResponse``.
+    public func invoke(_ function: String, request: ForwardedRequest,
+                       completion: @escaping @Sendable (InvocationResult) -> Void) {
+        start(function, payload: ByteBuffer(bytes: request.body), request: request, clientContext: nil, requestID: nil,
+              completion: completion)
+    }
+
+    /// Sends an HTTP request to an http-contract function and waits for its answer
+    /// (see ``invoke(_:request:completion:)``).
     public func invoke(_ function: String, request: ForwardedRequest, includeLog: Bool = false) async -> InvocationResult {
         await invoke(function, payload: ByteBuffer(bytes: request.body), request: request, clientContext: nil,
                      includeLog: includeLog)
@@ -350,14 +358,15 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     /// offers the environment work (as a runtime's first `/next` would).
     private func awaitServer(_ env: EnvironmentID, containerID: String, port: Int) async {
         guard let address = try? await engine.inspectContainer(containerID).ipAddress(),
-              let server = try? CurlHTTPClient(endpoint: .tcp(baseURL: "http://\(address):\(port)"), connectTimeout: .milliseconds(200))
+              let probe = try? CurlHTTPClient(endpoint: .tcp(baseURL: "http://\(address):\(port)"), connectTimeout: .milliseconds(200))
         else { return }
         let deadline = ContinuousClock.now + settings.initTimeout
         while ContinuousClock.now < deadline {
             guard core.withLock({ $0.environments[env].map { !$0.destroyRequested } ?? false }) else { return }
             // Any HTTP answer means the server listens; a refused or reset
             // connection means not yet.
-            if (try? await server.execute(HTTPRequest(method: "GET", path: "/", timeout: .seconds(1)))) != nil {
+            if (try? await probe.execute(HTTPRequest(method: "GET", path: "/", timeout: .seconds(1)))) != nil {
+                let server = ServerConnection(group: group, host: address, port: port)
                 let actions = core.withLock { core -> [FleetAction] in
                     guard core.environments[env] != nil else { return [] }
                     core.environments[env]?.server = server
@@ -370,35 +379,34 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         }
     }
 
-    /// Sends an invocation's request to an http function and takes its answer.
-    private func forward(_ id: InvocationID, request: ForwardedRequest, to server: CurlHTTPClient, env: EnvironmentID) async {
-        let outcome: InvocationOutcome
-        var response: ForwardedResponse?
-        do {
-            let answer = try await server.execute(HTTPRequest(
-                method: request.method, path: request.path,
-                headers: request.headers.map { HTTPHeader($0.name, $0.value) },
-                body: request.body.isEmpty ? .none : .bytes(request.body)))
-            response = ForwardedResponse(
-                status: answer.status, headers: answer.headers.map { ($0.name, $0.value) }, body: answer.body)
-            outcome = .response(ByteBuffer(bytes: answer.body))
-        } catch {
-            // The server dropped the request: the function failed it. (A timeout
-            // or a crash ends the invocation first, through the fleet.)
-            outcome = .functionError(RuntimeErrorReport(
-                errorType: "Runtime.HTTPError", errorMessage: "the function's server did not answer: \(error)", body: []))
+    /// Sends an invocation's request to an http function and takes its answer
+    /// (on an event loop, with no task in between).
+    private func forward(_ id: InvocationID, request: ForwardedRequest, to server: ServerConnection, env: EnvironmentID) {
+        server.send(request) { answer in
+            let outcome: InvocationOutcome
+            var response: ForwardedResponse?
+            switch answer {
+            case .success(let received):
+                response = received
+                outcome = .response(ByteBuffer(bytes: received.body))
+            case .failure(let error):
+                // The server dropped the request: the function failed it. (A timeout
+                // or a crash ends the invocation first, through the fleet.)
+                outcome = .functionError(RuntimeErrorReport(
+                    errorType: "Runtime.HTTPError", errorMessage: "the function's server did not answer: \(error)", body: []))
+            }
+            let now = ContinuousClock.Instant.now
+            let (verdict, actions) = self.core.withLock { core -> (RuntimeCallVerdict, [FleetAction]) in
+                let verdict = core.fleet.runtimeFinished(id, in: env, now: now)
+                guard verdict == .accepted else { return (verdict, []) }
+                core.calls[id]?.response = response
+                // The server is ready for the next request at once.
+                return (verdict, core.fleet.runtimeRequestedNext(env, now: now))
+            }
+            if verdict == .accepted { self.finish(id, outcome, finishedAt: now) }
+            self.perform(actions)
+            self.wake() // the freeze grace starts now
         }
-        let now = ContinuousClock.Instant.now
-        let (verdict, actions) = core.withLock { core -> (RuntimeCallVerdict, [FleetAction]) in
-            let verdict = core.fleet.runtimeFinished(id, in: env, now: now)
-            guard verdict == .accepted else { return (verdict, []) }
-            core.calls[id]?.response = response
-            // The server is ready for the next request at once.
-            return (verdict, core.fleet.runtimeRequestedNext(env, now: now))
-        }
-        if verdict == .accepted { finish(id, outcome, finishedAt: now) }
-        perform(actions)
-        wake() // the freeze grace starts now
     }
 
     /// The environment's output, line by line, into its invocations' logs.
@@ -429,17 +437,18 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         if let function = core.withLock({ $0.environments[env]?.function }) {
             logBook.environmentGone(env, function: function)
         }
-        let (actions, endpoint) = core.withLock { core in
-            let endpoint = core.environments.removeValue(forKey: env)?.endpoint
-            return (core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now), endpoint)
+        let (actions, removed) = core.withLock { core in
+            let removed = core.environments.removeValue(forKey: env)
+            return (core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now), removed)
         }
-        if let endpoint { Task { await endpoint.close() } }
+        removed?.server?.close()
+        if let endpoint = removed?.endpoint { Task { await endpoint.close() } }
         perform(actions)
     }
 
     private func deliver(_ id: InvocationID, to env: EnvironmentID, cold: Bool, initDuration: Duration?) {
         let now = ContinuousClock.Instant.now
-        if let (server, request, definition) = core.withLock({ core -> (CurlHTTPClient, ForwardedRequest, FunctionDefinition)? in
+        if let (server, request, definition) = core.withLock({ core -> (ServerConnection, ForwardedRequest, FunctionDefinition)? in
             guard var call = core.calls[id], let server = core.environments[env]?.server,
                   let request = call.request, let definition = core.definitions[call.function]
             else { return nil }
@@ -451,7 +460,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         }) {
             logBook.delivered(id, env: env, function: definition.name, memorySizeMiB: definition.memoryMiB,
                               initDuration: cold ? initDuration : nil)
-            Task { await self.forward(id, request: request, to: server, env: env) }
+            forward(id, request: request, to: server, env: env)
             return
         }
         let prepared = core.withLock { core -> (NextWaiter, NextEvent, FunctionDefinition)? in

@@ -15,6 +15,13 @@ public protocol FunctionInvoker: Sendable {
     /// hop; the default runs ``invoke(_:payload:clientContext:includeLog:)`` in a task.
     func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
                 completion: @escaping @Sendable (InvocationResult) -> Void)
+    /// For a function that is an HTTP server itself (the `http` contract): sends
+    /// it an http route's request as is and calls `completion` once, from any
+    /// thread, with the outcome (the answer in ``InvocationResult/httpResponse``).
+    /// Returns false, and never calls `completion`, when the function is not an
+    /// HTTP server: it then gets the request as an API Gateway event.
+    func forward(_ name: String, request: ForwardedRequest,
+                 completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool
     /// Queues an asynchronous (Event) invocation; throws if it cannot be accepted durably.
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID
 }
@@ -31,6 +38,10 @@ extension FunctionInvoker {
                        completion: @escaping @Sendable (InvocationResult) -> Void) {
         Task { completion(await invoke(name, payload: payload, clientContext: clientContext, includeLog: false)) }
     }
+
+    /// No function is an HTTP server unless the invoker says so.
+    public func forward(_ name: String, request: ForwardedRequest,
+                        completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool { false }
 }
 
 public struct FunctionHostInvoker: FunctionInvoker {
@@ -51,6 +62,13 @@ public struct FunctionHostInvoker: FunctionInvoker {
     public func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
                        completion: @escaping @Sendable (InvocationResult) -> Void) {
         host.invoke(name, payload: payload, clientContext: clientContext, completion: completion)
+    }
+
+    public func forward(_ name: String, request: ForwardedRequest,
+                        completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
+        guard case .http = host.definition(name)?.contract else { return false }
+        host.invoke(name, request: request, completion: completion)
+        return true
     }
 
     public func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {

@@ -123,24 +123,45 @@ public struct GatewayResponder: HTTPResponder {
     // MARK: - http routes
 
     func httpRoute(_ request: Request, context: Context, match: RouteMatch, path: String, query: String) async throws -> Response {
+        guard let body = try await Self.collect(request, limit: LambdaInvokeAPI.maxSyncPayloadBytes) else {
+            return Self.response(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large",
+                                                             requestID: Self.newRequestID()))
+        }
+        let trigger = HTTPTriggerRequest(
+            method: request.method.rawValue, path: path, query: query, authority: request.head.authority,
+            headers: request.headers, body: body, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1")
+        let answer = await withCheckedContinuation { continuation in
+            answerRoute(trigger, match: match) { continuation.resume(returning: $0) }
+        }
+        return Self.response(answer)
+    }
+
+    /// Answers an http route's request (its body already read, within the
+    /// limit) and calls `completion` once, from any thread: a function that is
+    /// an HTTP server gets the request itself, as a reverse proxy sends it; any
+    /// other gets an API Gateway HTTP API event, and its result is mapped back
+    /// as API Gateway maps it.
+    func answerRoute(_ trigger: HTTPTriggerRequest, match: RouteMatch,
+                     completion: @escaping @Sendable (HTTPTriggerResponse) -> Void) {
         let requestID = Self.newRequestID()
         switch match.route.target {
         case .function(let name):
-            guard let body = try await Self.collect(request, limit: LambdaInvokeAPI.maxSyncPayloadBytes) else {
-                return Self.response(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large", requestID: requestID))
+            let forwarded = HTTPForwarding.request(
+                method: trigger.method, target: trigger.query.isEmpty ? trigger.path : "\(trigger.path)?\(trigger.query)",
+                authority: trigger.authority, headers: trigger.headers, body: trigger.body, sourceIP: trigger.sourceIP)
+            let served = invoker.forward(name, request: forwarded) { result in
+                completion(HTTPForwarding.response(result, requestID: requestID))
             }
-            let trigger = HTTPTriggerRequest(
-                method: request.method.rawValue, path: path, query: query, authority: request.head.authority,
-                headers: request.headers, body: body,
-                sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1")
+            if served { return }
             let now = Int64((Date.now.timeIntervalSince1970 * 1000).rounded())
             let event = HTTPAPIEvent.make(trigger, match: match, requestID: requestID, epochMilliseconds: now,
                                           account: configuration.account, apiID: configuration.apiID)
             guard event.readableBytes <= LambdaInvokeAPI.maxSyncPayloadBytes else {
-                return Self.response(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large", requestID: requestID))
+                return completion(HTTPTriggerResponse.message(.contentTooLarge, "Request Entity Too Large", requestID: requestID))
             }
-            let result = await invoker.invoke(name, payload: event, clientContext: nil, includeLog: false)
-            return Self.response(HTTPTriggerResponse.make(result: result, requestID: requestID))
+            invoker.invoke(name, payload: event, clientContext: nil) { result in
+                completion(HTTPTriggerResponse.make(result: result, requestID: requestID))
+            }
         }
     }
 

@@ -4,13 +4,14 @@ import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
-/// Answers the gateway's most common request — a synchronous Invoke API call
-/// (`RequestResponse`, no `Tail`) with a known length — on the connection's
-/// event loop, with no task in between: the request goes to the function
-/// host from here, and the answer is written from wherever the host settles
-/// it (usually the Runtime API's event loop). Every other request passes
-/// through untouched to Hummingbird's responder, which answers the same
-/// request the same way, only with two task hops more.
+/// Answers the gateway's most common requests — a synchronous Invoke API call
+/// (`RequestResponse`, no `Tail`) and a request on an http route, each with a
+/// known length — on the connection's event loop, with no task in between:
+/// the request goes to the function host from here, and the answer is written
+/// from wherever the host settles it (usually the Runtime API's event loop).
+/// Every other request passes through untouched to Hummingbird's responder,
+/// which answers the same request the same way (the same code decides),
+/// only with two task hops more.
 ///
 /// Requests of one connection are answered in order: the pipeline's
 /// `HTTPServerPipelineHandler` holds the next request until this one's
@@ -26,9 +27,15 @@ final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
         /// A request Hummingbird answers: its parts pass through.
         case passing
         /// A fast request: its body is being collected.
-        case collecting(InvokeRequest.Head, ByteBuffer)
+        case collecting(Fast, ByteBuffer)
         /// A fast request sent to its function, not yet answered.
         case answering
+    }
+
+    /// What a fast request is.
+    private enum Fast {
+        case invoke(InvokeRequest.Head)
+        case route(RouteMatch, HTTPRequest, path: String, query: String)
     }
 
     private let responder: GatewayResponder
@@ -43,8 +50,8 @@ final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch (state, part) {
         case (.idle, .head(let request)):
-            if let head = fastHead(request) {
-                state = .collecting(head, ByteBuffer())
+            if let fast = fastRequest(request) {
+                state = .collecting(fast, ByteBuffer())
             } else {
                 state = .passing
                 context.fireChannelRead(data)
@@ -54,13 +61,16 @@ final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
         case (.passing, _), (.idle, _):
             context.fireChannelRead(data)
-        case (.collecting(let head, var body), .body(var chunk)):
+        case (.collecting(let fast, var body), .body(var chunk)):
             state = .answering  // keep `body` uniquely referenced while appending
             body.writeBuffer(&chunk)
-            state = .collecting(head, body)
-        case (.collecting(let head, let body), .end):
+            state = .collecting(fast, body)
+        case (.collecting(.invoke(let head), let body), .end):
             state = .answering
             answer(head, body: body, context: context)
+        case (.collecting(.route(let match, let request, let path, let query), let body), .end):
+            state = .answering
+            answer(match, request: request, path: path, query: query, body: body, context: context)
         case (.collecting, .head), (.answering, _):
             // The pipeline handler delivers one request at a time; a part here
             // means a broken stream. Let Hummingbird's handling close it.
@@ -68,16 +78,16 @@ final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// The checked head of a request this handler answers itself, else nil.
-    private func fastHead(_ request: HTTPRequest) -> InvokeRequest.Head? {
-        guard request.method == .post, let target = request.path,
-              target.hasPrefix(LambdaInvokeAPI.functionsPrefix),
+    /// What this handler answers itself, else nil (Hummingbird answers it).
+    private func fastRequest(_ request: HTTPRequest) -> Fast? {
+        guard let target = request.path, request.method != .head,  // a HEAD answer has no body: Hummingbird's
               request.headerFields[.expect] == nil,
               request.headerFields[.connection].map({ !$0.lowercased().contains("close") }) ?? true,
-              let length = request.headerFields[.contentLength].flatMap({ Int($0) }),
-              length <= LambdaInvokeAPI.maxSyncPayloadBytes,
               request.headerFields[.transferEncoding] == nil
         else { return nil }
+        // No body is a known length too (a GET on a route).
+        let length = request.headerFields[.contentLength].map { Int($0) } ?? 0
+        guard let length, length <= LambdaInvokeAPI.maxSyncPayloadBytes else { return nil }
         let path: String
         let query: String?
         if let mark = target.firstIndex(of: "?") {
@@ -87,11 +97,16 @@ final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
             path = target
             query = nil
         }
-        guard case .success(let head) = responder.parseInvokeHead(
-            method: request.method.rawValue, path: path, query: query, headers: request.headerFields),
-            head.invocationType == .requestResponse, head.logType == .none
-        else { return nil }
-        return head
+        if path.hasPrefix(LambdaInvokeAPI.prefix) {
+            guard request.method == .post, request.headerFields[.contentLength] != nil,
+                  case .success(let head) = responder.parseInvokeHead(
+                      method: request.method.rawValue, path: path, query: query, headers: request.headerFields),
+                  head.invocationType == .requestResponse, head.logType == .none
+            else { return nil }
+            return .invoke(head)
+        }
+        guard let match = responder.routes.current.match(method: request.method.rawValue, path: path) else { return nil }
+        return .route(match, request, path: path, query: query ?? "")
     }
 
     private func answer(_ head: InvokeRequest.Head, body: ByteBuffer, context: ChannelHandlerContext) {
@@ -117,14 +132,40 @@ final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    private func answer(_ match: RouteMatch, request: HTTPRequest, path: String, query: String, body: ByteBuffer,
+                        context: ChannelHandlerContext) {
+        let trigger = HTTPTriggerRequest(
+            method: request.method.rawValue, path: path, query: query, authority: request.authority,
+            headers: request.headerFields, body: body,
+            sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1")
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        responder.answerRoute(trigger, match: match) { answer in
+            if loop.inEventLoop {
+                let (handler, context) = bound.value
+                handler.write(answer.status, answer.headers, answer.body, context: context)
+            } else {
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.write(answer.status, answer.headers, answer.body, context: context)
+                }
+            }
+        }
+    }
+
     private func write(_ answer: InvokeResponse, context: ChannelHandlerContext) {
+        write(answer.status, answer.headers, answer.body, context: context)
+    }
+
+    private func write(_ status: HTTPResponse.Status, _ headers: HTTPFields, _ body: ByteBuffer,
+                       context: ChannelHandlerContext) {
         state = .idle
-        var response = HTTPResponse(status: answer.status, headerFields: answer.headers)
-        response.headerFields[.contentLength] = String(answer.body.readableBytes)
+        var response = HTTPResponse(status: status, headerFields: headers)
+        response.headerFields[.contentLength] = String(body.readableBytes)
         response.headerFields[.date] = dates.now()
         context.write(wrapOutboundOut(.head(response)), promise: nil)
-        if answer.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        if body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(body)), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
