@@ -4,9 +4,8 @@
 Every request is `POST URL` with a body carrying its index; an answer counts
 only when its status is 200 and its body contains that index (http-echo echoes
 the request as JSON; the echo function behind an API Gateway route echoes the
-event, whose body is the request's body, base64). Plain http.client: keep-alive
-where the server allows it (http-echo closes every connection, so each request
-to it opens one — a request through tandem pays that inside the controller).
+event, whose body is the request's body, base64). Plain http.client with one
+kept-alive connection per peer (reopened if a server closes it).
 
   warm  sequential requests, peers alternating in blocks (drift in the
         machine's load hits them alike); prints p50/p90/p99 per peer

@@ -63,9 +63,11 @@ struct ControllerTests {
             #expect(records.contains { $0.requestID == answer.requestID && $0.outcome == .success })
             #expect(records.filter { $0.requestID == id }.count == 3)
 
-            let log = try String(contentsOf: controller.options.state.logFile("echo"), encoding: .utf8)
-            #expect(log.contains("logged line"))
-            #expect(log.contains("event ran"))
+            // Log lines reach the file in batches, a little after they happen.
+            try await eventually(timeout: .seconds(5)) {
+                let log = (try? String(contentsOf: controller.options.state.logFile("echo"), encoding: .utf8)) ?? ""
+                return log.contains("logged line") && log.contains("event ran")
+            }
         }
     }
 

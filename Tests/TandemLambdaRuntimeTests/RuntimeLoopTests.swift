@@ -161,14 +161,22 @@ struct RuntimeLoopTests {
 
     @Test("nothing listening: connecting fails with a clear error")
     func nothingListening() throws {
-        // Bind a port, then close it, so nothing listens there.
-        let port: UInt16
-        do {
-            let server = try FakeRuntimeAPI(stopAfterRequests: 0) { _ in FakeRuntimeAPI.accepted() }
-            port = server.port
-            server.start()
-            #expect(server.waitUntilFinished(seconds: 5))
+        // A port bound but not listening: connecting is refused, and no other
+        // test's server can take the port meanwhile (a closed one could be reused).
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(holder >= 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(holder, raw, length) == 0 && getsockname(holder, raw, &length) == 0
+            }
         }
+        try #require(bound)
+        let port = UInt16(bigEndian: address.sin_port)
         let loop = RuntimeLoopThread(endpoint: RuntimeAPIEndpoint(host: "127.0.0.1", port: "\(port)"), maxInvocations: 1) {
             { event, _ in event }
         }

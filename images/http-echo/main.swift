@@ -4,6 +4,8 @@
 // Special paths: /status/NNN answers with that status; /binary answers the
 // bytes 0…255 as application/octet-stream; /sleep/MS waits MS milliseconds.
 // A request with a body echoes the body's bytes back under "body" (as text).
+// Connections are kept alive (HTTP/1.1) unless the client says `Connection:
+// close`; each connection is served by a thread of its own.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -58,27 +60,38 @@ func sendAll(_ fd: Int32, _ bytes: [UInt8]) {
     }
 }
 
-func respond(_ fd: Int32, status: Int, contentType: String, body: [UInt8]) {
+func respond(_ fd: Int32, status: Int, contentType: String, body: [UInt8], keepAlive: Bool) {
     let head = "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Status")\r\nContent-Type: \(contentType)\r\n"
-        + "Content-Length: \(body.count)\r\nX-Served-By: http-echo\r\nConnection: close\r\n\r\n"
+        + "Content-Length: \(body.count)\r\nX-Served-By: http-echo\r\n"
+        + (keepAlive ? "" : "Connection: close\r\n") + "\r\n"
     sendAll(fd, Array(head.utf8) + body)
 }
 
-func handle(_ fd: Int32) {
+/// Serves one connection's requests until the client closes it or asks to.
+func serve(_ fd: Int32) {
     var buffer: [UInt8] = []
+    while handle(fd, &buffer) {}
+    close(fd)
+}
+
+/// Answers one request; false when the connection is done.
+func handle(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
     var chunk = [UInt8](repeating: 0, count: 65536)
-    var headerEnd: Int?
+    var headerEnd = findHeaderEnd(buffer)
     while headerEnd == nil {
         let n = recv(fd, &chunk, chunk.count, 0)
-        if n <= 0 { return }
+        if n <= 0 { return false }
         buffer += chunk[0..<n]
-        if let range = findHeaderEnd(buffer) { headerEnd = range }
+        headerEnd = findHeaderEnd(buffer)
     }
-    guard let end = headerEnd else { return }
+    guard let end = headerEnd else { return false }
     let headText = String(decoding: buffer[0..<end], as: UTF8.self)
     var lines = headText.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
     let requestLine = lines.removeFirst().split(separator: " ").map(String.init)
-    guard requestLine.count >= 2 else { return respond(fd, status: 400, contentType: "text/plain", body: Array("bad request\n".utf8)) }
+    guard requestLine.count >= 2 else {
+        respond(fd, status: 400, contentType: "text/plain", body: Array("bad request\n".utf8), keepAlive: false)
+        return false
+    }
     var headers: [(String, String)] = []
     var length = 0
     for line in lines where !line.isEmpty {
@@ -88,19 +101,25 @@ func handle(_ fd: Int32) {
         headers.append((name, value))
         if name == "content-length" { length = Int(value) ?? 0 }
     }
-    var body = Array(buffer[(end + 4)...])
-    while body.count < length {
+    let connection = headers.first { $0.0 == "connection" }?.1.lowercased() ?? ""
+    let keep = requestLine.count >= 3 && requestLine[2] == "HTTP/1.1" ? !connection.contains("close")
+                                                                     : connection.contains("keep-alive")
+    while buffer.count < end + 4 + length {
         let n = recv(fd, &chunk, chunk.count, 0)
-        if n <= 0 { break }
-        body += chunk[0..<n]
+        if n <= 0 { return false }
+        buffer += chunk[0..<n]
     }
+    let body = Array(buffer[(end + 4)..<(end + 4 + length)])
+    buffer.removeFirst(end + 4 + length)
     let method = requestLine[0]
     let path = requestLine[1]
     if path.hasPrefix("/status/"), let status = Int(path.dropFirst("/status/".count)) {
-        return respond(fd, status: status, contentType: "text/plain", body: Array("status \(status)\n".utf8))
+        respond(fd, status: status, contentType: "text/plain", body: Array("status \(status)\n".utf8), keepAlive: keep)
+        return keep
     }
     if path == "/binary" {
-        return respond(fd, status: 200, contentType: "application/octet-stream", body: (0...255).map { UInt8($0) })
+        respond(fd, status: 200, contentType: "application/octet-stream", body: (0...255).map { UInt8($0) }, keepAlive: keep)
+        return keep
     }
     if path.hasPrefix("/sleep/"), let ms = Int(path.dropFirst("/sleep/".count)) {
         usleep(useconds_t(ms * 1000))
@@ -109,7 +128,8 @@ func handle(_ fd: Int32) {
     let headerJSON = headers.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",")
     let json = "{\"method\":\(jsonString(method)),\"path\":\(jsonString(path)),\"headers\":{\(headerJSON)},"
         + "\"body\":\(jsonString(String(decoding: body, as: UTF8.self)))}"
-    respond(fd, status: 200, contentType: "application/json", body: Array(json.utf8))
+    respond(fd, status: 200, contentType: "application/json", body: Array(json.utf8), keepAlive: keep)
+    return keep
 }
 
 func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
@@ -123,6 +143,14 @@ func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
 while true {
     let fd = accept(listener, nil, nil)
     if fd < 0 { continue }
-    handle(fd)
-    close(fd)
+    var thread = pthread_t()
+    let argument = UnsafeMutableRawPointer(bitPattern: Int(fd) + 1)
+    if pthread_create(&thread, nil, { argument in
+        serve(Int32(Int(bitPattern: argument) - 1))
+        return nil
+    }, argument) == 0 {
+        pthread_detach(thread)
+    } else {
+        serve(fd)
+    }
 }

@@ -16,6 +16,10 @@ import Synchronization
 /// writes a file.
 final class InvocationLogBook: Sendable {
     struct OpenLog: Sendable {
+        /// Which delivery this is: an asynchronous event keeps its request id
+        /// across retries, so one id can have one attempt's log closing while
+        /// the next attempt's begins.
+        let serial: UInt64
         let function: String
         let environment: EnvironmentID
         let startedAt: Date
@@ -38,6 +42,7 @@ final class InvocationLogBook: Sendable {
         /// Answered invocations whose log closes after the settle time.
         var due: [Due] = []
         var sweeping = false
+        var nextSerial: UInt64 = 0
         /// Lines and reports not yet handed to the observer, in order.
         var outbox = Outbox()
     }
@@ -63,6 +68,7 @@ final class InvocationLogBook: Sendable {
 
     struct Due: Sendable {
         let id: InvocationID
+        let serial: UInt64
         let at: ContinuousClock.Instant
         /// How long to wait for a first memory sample (REPORT's Max Memory Used).
         let memoryDeadline: ContinuousClock.Instant
@@ -120,10 +126,13 @@ final class InvocationLogBook: Sendable {
     func delivered(_ id: InvocationID, env: EnvironmentID, function: String, memorySizeMiB: Int, initDuration: Duration?) {
         let start = LambdaLogFormat.start(id)
         let startedAt = Date()
-        let (previous, startSweeper) = state.withLock { state -> (Closed?, Bool) in
-            // The environment's previous invocation ends here at the latest.
-            let previous = state.owner[env].flatMap { Self.close($0, in: &state) }
-            var log = OpenLog(function: function, environment: env, startedAt: startedAt, memorySizeMiB: memorySizeMiB,
+        let (previous, startSweeper) = state.withLock { state -> ([Closed], Bool) in
+            // The environment's previous invocation ends here at the latest, and
+            // so does an earlier attempt of this one (a retried event's).
+            var previous = state.owner[env].flatMap { Self.close($0, in: &state) }.map { [$0] } ?? []
+            if state.open[id] != nil, let earlier = Self.close(id, in: &state) { previous.append(earlier) }
+            state.nextSerial += 1
+            var log = OpenLog(serial: state.nextSerial, function: function, environment: env, startedAt: startedAt, memorySizeMiB: memorySizeMiB,
                               initDuration: initDuration, lines: [])
             Self.keep(start, in: &log)
             state.open[id] = log
@@ -131,7 +140,7 @@ final class InvocationLogBook: Sendable {
             state.outbox.post(function, [start], at: startedAt)
             return (previous, Self.claimSweeper(&state))
         }
-        if let previous { previous.resumeWaiters() }
+        for closed in previous { closed.resumeWaiters() }
         if startSweeper { Task { await self.sweep() } }
     }
 
@@ -139,12 +148,12 @@ final class InvocationLogBook: Sendable {
     func answered(_ id: InvocationID, duration: Duration, outcome: InvocationReport.Outcome, errorType: String?, note: String? = nil) {
         let now = ContinuousClock.now
         let startSweeper = state.withLock { state -> Bool in
-            guard state.open[id] != nil else { return false }
+            guard let serial = state.open[id]?.serial else { return false }
             state.open[id]?.answered = (duration, outcome, errorType, note)
             // REPORT's Max Memory Used comes from the engine's stats stream,
             // which samples about once a second: on a cold start, wait a little
             // for the first sample rather than print none.
-            state.due.append(Due(id: id, at: now + settleTime, memoryDeadline: now + .milliseconds(1500)))
+            state.due.append(Due(id: id, serial: serial, at: now + settleTime, memoryDeadline: now + .milliseconds(1500)))
             return Self.claimSweeper(&state)
         }
         if startSweeper { Task { await self.sweep() } }
@@ -168,7 +177,8 @@ final class InvocationLogBook: Sendable {
                 var ready: [InvocationID] = []
                 var waiting: [Due] = []
                 for due in state.due {
-                    guard let log = state.open[due.id] else { continue }
+                    // A later attempt's log under the same id is not this one's to close.
+                    guard let log = state.open[due.id], log.serial == due.serial else { continue }
                     let awaitingMemory = log.answered?.outcome != .oom && state.maxMemory[log.environment] == nil
                         && state.owner[log.environment] == due.id && now < due.memoryDeadline
                     // Someone waits for this very log (`Tail`): give the engine's

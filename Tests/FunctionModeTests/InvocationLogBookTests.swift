@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import FunctionMode
+
+@Suite("The log book without an engine")
+struct InvocationLogBookTests {
+    @Test("a retried event keeps its request id: each attempt gets its own log and its own report")
+    func retriesKeepTheirOwnLogs() async throws {
+        let observer = RecordingObserver()
+        let book = InvocationLogBook(observer: observer, settleTime: .milliseconds(10))
+        let id = InvocationID("event-1")
+        let (first, second) = (EnvironmentID("env-a"), EnvironmentID("env-b"))
+        book.memory(first, maxUsageBytes: 5 << 20)
+        book.memory(second, maxUsageBytes: 6 << 20)
+        book.delivered(id, env: first, function: "f", memorySizeMiB: 128, initDuration: nil)
+        book.output(first, function: "f", Array("attempt one\n".utf8))
+        book.answered(id, duration: .milliseconds(3), outcome: .error, errorType: "Boom")
+        // The retry starts on another environment before the first log has closed.
+        book.delivered(id, env: second, function: "f", memorySizeMiB: 128, initDuration: nil)
+        book.output(second, function: "f", Array("attempt two\n".utf8))
+        try await Task.sleep(for: .milliseconds(40))
+        // Still open: the second attempt has not answered yet.
+        #expect(observer.reports.count == 1)
+        book.answered(id, duration: .milliseconds(4), outcome: .success, errorType: nil)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while observer.reports.count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(observer.reports.map(\.outcome) == [.error, .success])
+        #expect(observer.reports.map(\.maxMemoryUsedMiB) == [5, 6])
+        let lines = observer.lines("f")
+        #expect(lines.filter { $0.hasPrefix("START RequestId: event-1") }.count == 2)
+        #expect(lines.filter { $0.hasPrefix("REPORT RequestId: event-1") }.count == 2)
+        let one = try #require(lines.firstIndex(of: "attempt one"))
+        let two = try #require(lines.firstIndex(of: "attempt two"))
+        #expect(one < two)
+    }
+}
