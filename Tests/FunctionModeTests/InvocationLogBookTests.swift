@@ -18,12 +18,18 @@ struct InvocationLogBookTests {
         // The retry starts on another environment before the first log has closed.
         book.delivered(id, env: second, function: "f", memorySizeMiB: 128, initDuration: nil)
         book.output(second, function: "f", Array("attempt two\n".utf8))
-        try await Task.sleep(for: .milliseconds(40))
-        // Still open: the second attempt has not answered yet.
+        func waitForReports(_ count: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while observer.reports.count < count && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        try await waitForReports(1)
+        try await Task.sleep(for: .milliseconds(50))  // several settle times
+        // The first attempt's report only: the second has not answered yet, so its log stays open.
         #expect(observer.reports.count == 1)
         book.answered(id, duration: .milliseconds(4), outcome: .success, errorType: nil)
-        let deadline = ContinuousClock.now + .seconds(2)
-        while observer.reports.count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        try await waitForReports(2)
         #expect(observer.reports.map(\.outcome) == [.error, .success])
         #expect(observer.reports.map(\.maxMemoryUsedMiB) == [5, 6])
         let lines = observer.lines("f")

@@ -484,14 +484,13 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             logger.error("no parked runtime to deliver to", metadata: ["env": "\(env)", "request": "\(id)"])
             return
         }
-        // Hand the event over first; the log's START line costs a file write.
-        // (The function's own output reaches the log book through the engine,
-        // well after this.)
+        // The log opens before the event is handed over: a runtime can answer
+        // before this thread runs again, and the answer must find its log.
+        logBook.delivered(id, env: env, function: definition.name, memorySizeMiB: definition.memoryMiB,
+                          initDuration: cold ? initDuration : nil)
         if !waiter.deliver(event) {
             logger.warning("runtime connection closed before delivery", metadata: ["env": "\(env)", "request": "\(id)"])
         }
-        logBook.delivered(id, env: env, function: definition.name, memorySizeMiB: definition.memoryMiB,
-                          initDuration: cold ? initDuration : nil)
     }
 
     private func freeze(_ env: EnvironmentID) async {
