@@ -6,7 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// The gateway's HTTP/1.1 connections: Hummingbird's, with ``InvokeFastPath``
+/// The gateway's HTTP/1.1 connections: Hummingbird's, with ``GatewayFastPath``
 /// in front of the responder and NIO's pipelining assistance, so that a
 /// request answered on the event loop and one answered by Hummingbird never
 /// overtake each other on a connection.
@@ -27,7 +27,7 @@ struct GatewayChannel: HTTPChannelHandler {
             try channel.pipeline.syncOperations.addHandler(HTTP10CloseMarker())
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-            try channel.pipeline.syncOperations.addHandler(InvokeFastPath(responder: gateway))
+            try channel.pipeline.syncOperations.addHandler(GatewayFastPath(responder: gateway))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel,
                                        configuration: .init(isOutboundHalfClosureEnabled: true))
         }

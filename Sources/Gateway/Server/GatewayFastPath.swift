@@ -16,7 +16,7 @@ import NIOHTTPTypes
 /// Requests of one connection are answered in order: the pipeline's
 /// `HTTPServerPipelineHandler` holds the next request until this one's
 /// response has ended.
-final class InvokeFastPath: ChannelInboundHandler, RemovableChannelHandler {
+final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundOut = HTTPResponsePart
