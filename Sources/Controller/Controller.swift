@@ -123,7 +123,7 @@ public final class Controller: Sendable {
                 progress("\(workload.name): placed in \(decision.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
                 continue
             }
-            let image = workload.imageReference
+            let image = workload.imageReference(project: project)
             switch workload.source {
             case .build(let context, let dockerfile):
                 if let dockerfile, dockerfile != "Dockerfile" {

@@ -44,7 +44,8 @@ final class EventQueue: Service, Sendable {
         guard let function = functions[name] else { throw ControllerError("no function named \(name)") }
         let requestID = InvocationID(Identifiers.requestID())
         try await store.enqueue(
-            queue: Self.queueName(name), payload: Self.envelope(requestID, payload), now: Self.now(), policy: function.policy)
+            queue: Self.queueName(name), payload: Self.envelope(requestID, payload), now: Self.now(), policy: function.policy,
+            deadLetterQueue: function.deadLetterQueue)
         doorbell.ring()
         return requestID
     }
@@ -97,12 +98,11 @@ final class EventQueue: Service, Sendable {
                 let outcome = try await store.fail(
                     id: message.id, attempt: message.attempts, error: error, now: Self.now(),
                     retryAfter: function.policy.retryDelay(afterAttempt: message.attempts))
+                // A dead letter's copy for the workload's dead_letter queue was
+                // written with it, in the same transaction.
                 if case .deadLettered(let reason) = outcome {
                     logger.warning("event dead-lettered", metadata: [
                         "function": "\(function.name)", "request": "\(requestID)", "reason": "\(reason)"])
-                    if let deadLetter = function.deadLetterQueue {
-                        try await store.enqueue(queue: deadLetter, payload: message.payload, now: Self.now())
-                    }
                 }
             }
         } catch {

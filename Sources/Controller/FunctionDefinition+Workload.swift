@@ -23,11 +23,13 @@ extension FunctionDefinition {
 
 extension Workload {
     /// The image tandem runs for this workload: the named image, or the tag it
-    /// gives the image it builds (`tandem/NAME:latest`).
-    public var imageReference: String {
+    /// gives the image it builds, `tandem/NAME-PROJECT:latest` — with the
+    /// project's label, so two projects' workloads of one name never rebuild
+    /// each other's image.
+    public func imageReference(project: String) -> String {
         switch source {
         case .image(let reference): reference
-        case .build: "tandem/\(name):latest"
+        case .build: "tandem/\(name)-\(project):latest"
         }
     }
 }

@@ -72,6 +72,14 @@ extension Store {
             try db.drop(index: "invocation_by_request")
         }
 
+        // A message that is dead-lettered is copied to this queue in the same
+        // transaction (a workload's `dead_letter`), whatever dead-letters it.
+        migrator.registerMigration("v3 queue messages name their dead-letter queue") { db in
+            try db.alter(table: "queue_message") { t in
+                t.add(column: "dead_letter_queue", .text)
+            }
+        }
+
         return migrator
     }
 }

@@ -21,8 +21,11 @@ extension Store {
     ///   - policy: its maximum attempts and maximum event age are stored with the message.
     ///   - delay: it becomes deliverable at `now + delay`.
     @discardableResult
+    /// - Parameter deadLetterQueue: when the message is dead-lettered (for any reason),
+    ///   a copy of its payload joins this queue in the same transaction.
     public func enqueue(
-        queue: String, payload: Data, now: Int64, policy: RetryPolicy = .lambda, delay: Duration = .zero
+        queue: String, payload: Data, now: Int64, policy: RetryPolicy = .lambda, delay: Duration = .zero,
+        deadLetterQueue: String? = nil
     ) async throws -> Int64 {
         try Self.check("enqueue", !queue.isEmpty, "the queue name is empty")
         try Self.check("enqueue", policy.maxAttempts >= 1, "maxAttempts must be at least 1, got \(policy.maxAttempts)")
@@ -32,9 +35,10 @@ extension Store {
         let visibleAt = now + delay.milliseconds
         return try await write("enqueue") { db in
             try db.cachedStatement(sql: """
-                INSERT INTO queue_message (queue, payload, enqueued_at, attempts, max_attempts, visible_at, max_event_age_ms, state)
-                VALUES (?, ?, ?, 0, ?, ?, ?, 'ready')
-                """).execute(arguments: [queue, payload, now, policy.maxAttempts, visibleAt, maxAge])
+                INSERT INTO queue_message (queue, payload, enqueued_at, attempts, max_attempts, visible_at, max_event_age_ms,
+                  state, dead_letter_queue)
+                VALUES (?, ?, ?, 0, ?, ?, ?, 'ready', ?)
+                """).execute(arguments: [queue, payload, now, policy.maxAttempts, visibleAt, maxAge, deadLetterQueue])
             return db.lastInsertedRowID
         }
     }
@@ -225,6 +229,14 @@ extension Store {
         try db.cachedStatement(sql: """
             UPDATE queue_message SET state = 'dead', dead_lettered_at = ?, dead_letter_reason = ? WHERE id = ?
             """).execute(arguments: [now, reason, id])
+        // Its copy for the dead-letter queue, if it names one: in this same
+        // transaction, so a dead letter is never without its forward.
+        let policy = RetryPolicy.lambda
+        try db.cachedStatement(sql: """
+            INSERT INTO queue_message (queue, payload, enqueued_at, attempts, max_attempts, visible_at, max_event_age_ms, state)
+            SELECT dead_letter_queue, payload, ?, 0, ?, ?, ?, 'ready' FROM queue_message
+            WHERE id = ? AND dead_letter_queue IS NOT NULL
+            """).execute(arguments: [now, policy.maxAttempts, now, policy.maxEventAge.milliseconds, id])
     }
 
     static func check(_ operation: String, _ condition: Bool, _ message: @autoclosure () -> String) throws {

@@ -100,6 +100,32 @@ struct QueueTests {
         #expect(dead[0].deadLetterReason == "the lease of the last of 2 attempts expired")
     }
 
+    @Test("every way of dead-lettering copies the message to its dead-letter queue in the same write")
+    func deadLetterQueue() async throws {
+        let store = try Store.inMemory()
+        let policy = RetryPolicy(maxAttempts: 1, maxEventAge: .seconds(10))
+        // Failed on its last attempt.
+        let failed = try await store.enqueue(queue: "q", payload: Data("failed"), now: 0, policy: policy,
+                                             deadLetterQueue: "dlq")
+        _ = try await store.lease(queue: "q", now: 0, visibility: .seconds(1))
+        _ = try await store.fail(id: failed, error: "boom", now: 100, retryAfter: .seconds(1))
+        // Its consumer died on the last attempt.
+        _ = try await store.enqueue(queue: "q", payload: Data("expired"), now: 200, policy: policy, deadLetterQueue: "dlq")
+        _ = try await store.lease(queue: "q", now: 200, visibility: .seconds(1))
+        // Too old before anyone leased it.
+        _ = try await store.enqueue(queue: "q", payload: Data("old"), now: 300, policy: policy, deadLetterQueue: "dlq")
+        // One without a dead-letter queue stays only a dead letter.
+        _ = try await store.enqueue(queue: "q", payload: Data("plain"), now: 300, policy: policy)
+        #expect(try await store.lease(queue: "q", now: 20_000, visibility: .seconds(1)) == nil)
+        #expect(try await store.deadLetters(queue: "q").count == 4)
+        var forwarded: [String] = []
+        while let message = try await store.lease(queue: "dlq", now: 20_000, visibility: .seconds(1)) {
+            forwarded.append(String(decoding: message.payload, as: UTF8.self))
+            try await store.complete(id: message.id)
+        }
+        #expect(forwarded.sorted() == ["expired", "failed", "old"])
+    }
+
     @Test("an event older than its maximum age is dead-lettered, not retried or delivered")
     func maxEventAge() async throws {
         let store = try Store.inMemory()
