@@ -97,6 +97,19 @@ extension EngineClient {
         try await get("/containers/\(Self.segment(id))/json", route: "/containers/{id}/json")
     }
 
+    /// Inspects a container that has exited. A SIGKILL exit (137) not marked
+    /// `OOMKilled` is looked at again for up to `patience`: the engine learns
+    /// of an OOM kill from a separate event that can land after the exit.
+    public func inspectExited(_ id: String, patience: Duration = .milliseconds(500)) async throws -> ContainerInspect {
+        var inspect = try await inspectContainer(id)
+        let deadline = ContinuousClock.now + patience
+        while inspect.state.exitCode == 137, !inspect.state.oomKilled, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(25))
+            inspect = try await inspectContainer(id)
+        }
+        return inspect
+    }
+
     /// Lists containers, optionally only those carrying every given label
     /// (`"key"` or `"key=value"`).
     /// Maps to `GET /containers/json?all=&filters=`.

@@ -109,7 +109,7 @@ struct ContainerIntegrationTests {
             try await client.startContainer(id)
             let exit = try await client.waitContainer(id)
             #expect(exit.statusCode == 137)
-            let state = try await client.inspectContainer(id).state
+            let state = try await client.inspectExited(id, patience: .seconds(2)).state
             #expect(state.oomKilled)
             #expect(state.exitCode == 137)
         }

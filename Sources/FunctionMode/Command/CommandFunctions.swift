@@ -253,7 +253,9 @@ public final class CommandFunctions: Sendable {
                 var inspect = try await engine.inspectContainer(created.id)
                 if inspect.state.running {
                     _ = try await engine.waitContainer(created.id, condition: .notRunning)
-                    inspect = try await engine.inspectContainer(created.id)
+                }
+                if inspect.state.running || (inspect.state.exitCode == 137 && !inspect.state.oomKilled) {
+                    inspect = try await engine.inspectExited(created.id)
                 }
                 if state.withLock({ $0.shuttingDown }) {
                     outcome = .failed(.shuttingDown)

@@ -36,6 +36,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var paused = false
         /// Set when the fleet destroys it before its container exists.
         var destroyRequested = false
+        /// Set when tandem kills the container itself: its exit is no OOM kill.
+        var killed = false
     }
 
     struct Core: Sendable {
@@ -349,7 +351,10 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     private func watch(_ env: EnvironmentID, containerID: String, exit: Task<ContainerWaitResponse, any Error>) async {
         var exitCode = 137
         if let result = try? await exit.value { exitCode = result.statusCode }
-        let outOfMemory = (try? await engine.inspectContainer(containerID).state.oomKilled) ?? false
+        // A container tandem killed did not die of memory; any other SIGKILL
+        // may be the kernel's OOM killer, which the engine can report late.
+        let killedByTandem = core.withLock { $0.environments[env]?.killed ?? false }
+        let outOfMemory = killedByTandem ? false : (try? await engine.inspectExited(containerID).state.oomKilled) ?? false
         await removeContainer(containerID, paused: false)
         environmentGone(env, exitCode: exitCode, outOfMemory: outOfMemory)
     }
@@ -524,6 +529,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
                 core.environments[env]?.destroyRequested = true
                 return nil
             }
+            core.environments[env]?.killed = true
             return (containerID, record.paused)
         }
         guard let (containerID, paused) = target else { return }
