@@ -129,6 +129,24 @@ struct CurlHTTPClientTests {
         #expect(String(words[2]) == expected)
     }
 
+    @Test("a body producer that fails stops the transfer with its own error, not a bare cancellation")
+    func producerFailure() async throws {
+        struct ContextUnreadable: Error, Equatable {}
+        let server = try LocalHTTPServer()
+        defer { server.stop() }
+        let client = try CurlHTTPClient(endpoint: .tcp(baseURL: "http://127.0.0.1:\(server.port)"))
+        let body = HTTPRequestBody.stream(length: nil) { writer in
+            try await writer.write([UInt8](repeating: 7, count: 100_000))
+            throw ContextUnreadable()
+        }
+        await #expect(throws: ContextUnreadable.self) {
+            _ = try await client.execute(HTTPRequest(method: "POST", path: "/upload", body: body))
+        }
+        // The client is still good.
+        let after = try await client.execute(HTTPRequest(method: "POST", path: "/upload", body: .bytes([1, 2, 3])))
+        #expect(String(decoding: after.body, as: UTF8.self).hasPrefix("POST 3 "))
+    }
+
     @Test("a streamed response arrives live; breaking off removes the transfer")
     func streamedResponse() async throws {
         let server = try LocalHTTPServer()

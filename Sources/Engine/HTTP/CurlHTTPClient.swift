@@ -137,6 +137,8 @@ public final class CurlHTTPClient: Sendable {
                 try await producer(writer)
                 writer.finish()
             } catch {
+                // Recorded before the writer fails: curl sees the abort at once.
+                transfer.markFailed(error)
                 writer.fail()
                 loop.cancel(transfer)
             }

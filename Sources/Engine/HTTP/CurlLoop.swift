@@ -99,7 +99,7 @@ final class CurlLoop: @unchecked Sendable {
             for transfer in batch.start { start(transfer) }
             for transfer in batch.cancel {
                 if let handle = transfer.handle, active[handle] === transfer {
-                    complete(handle, .failure(CancellationError()))
+                    complete(handle, .failure(transfer.stopError))
                 }
             }
             for transfer in batch.unpause {
@@ -183,12 +183,17 @@ final class CurlLoop: @unchecked Sendable {
             curl_easy_cleanup(handle)
         }
         transfersCompleted.add(1, ordering: .relaxed)
+        // A failed body producer is why the transfer failed (curl only saw
+        // its read callback abort): the caller gets the producer's error.
+        if case .failure = result, let failure = transfer.producerFailure {
+            return transfer.finish(.failure(failure))
+        }
         transfer.finish(result)
     }
 
     private func start(_ transfer: CurlTransfer) {
         if transfer.isCancelled {
-            transfer.finish(.failure(CancellationError()))
+            transfer.finish(.failure(transfer.stopError))
             return
         }
         let handle: UnsafeMutableRawPointer

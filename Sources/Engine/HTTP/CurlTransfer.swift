@@ -18,6 +18,7 @@ final class CurlTransfer: @unchecked Sendable {
         var cancelled = false
         var finished = false
         var headDelivered = false
+        var producerFailure: (any Error)?
     }
 
     let request: HTTPRequest
@@ -65,6 +66,18 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     var isCancelled: Bool { shared.withLock { $0.cancelled } }
+
+    /// Why the transfer was stopped, when its body's producer failed: the
+    /// caller gets that error rather than a bare cancellation.
+    func markFailed(_ error: any Error) {
+        shared.withLock { $0.producerFailure = error }
+    }
+
+    /// The error its body's producer failed with, if it did.
+    var producerFailure: (any Error)? { shared.withLock { $0.producerFailure } }
+
+    /// The error to end the transfer with when it is stopped.
+    var stopError: any Error { producerFailure ?? CancellationError() }
 
     /// Called on the curl thread when the response head is complete.
     func deliverHead() {

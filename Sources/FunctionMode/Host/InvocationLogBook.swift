@@ -151,9 +151,9 @@ final class InvocationLogBook: Sendable {
             guard let serial = state.open[id]?.serial else { return false }
             state.open[id]?.answered = (duration, outcome, errorType, note)
             // REPORT's Max Memory Used comes from the engine's stats stream,
-            // which samples about once a second: on a cold start, wait a little
-            // for the first sample rather than print none.
-            state.due.append(Due(id: id, serial: serial, at: now + settleTime, memoryDeadline: now + .milliseconds(1500)))
+            // which samples about once a second (later on a loaded machine): on
+            // a cold start, wait a little for the first sample rather than print none.
+            state.due.append(Due(id: id, serial: serial, at: now + settleTime, memoryDeadline: now + .milliseconds(2500)))
             return Self.claimSweeper(&state)
         }
         if startSweeper { Task { await self.sweep() } }
