@@ -1,9 +1,10 @@
 import Engine
 import Foundation
 import Testing
+import TestSupport
 
 /// `POST /containers/{id}/attach` with stdin, against the real engine.
-@Suite("Attach with stdin", .enabled(if: EngineTestSupport.shouldRun))
+@Suite("Attach with stdin", .enabled(if: EngineAvailability.shouldRun))
 struct AttachTests {
     /// A spec whose stdin the attach can feed and close.
     static func stdinSpec(_ cmd: [String]) -> ContainerSpec {

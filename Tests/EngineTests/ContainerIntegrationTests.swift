@@ -1,8 +1,9 @@
 import Engine
 import Foundation
 import Testing
+import TestSupport
 
-@Suite("Containers against the engine", .enabled(if: EngineTestSupport.shouldRun))
+@Suite("Containers against the engine", .enabled(if: EngineAvailability.shouldRun))
 struct ContainerIntegrationTests {
     @Test("create, start, wait, logs split by stream, inspect, list by label, remove")
     func lifecycle() async throws {
@@ -312,7 +313,7 @@ struct ContainerIntegrationTests {
     }
 }
 
-@Suite("Engine basics against the engine", .enabled(if: EngineTestSupport.shouldRun))
+@Suite("Engine basics against the engine", .enabled(if: EngineAvailability.shouldRun))
 struct EngineBasicsIntegrationTests {
     @Test("ping, version, negotiated API version, info, bridge gateway")
     func system() async throws {

@@ -9,15 +9,13 @@ import Glibc
 
 /// Gating and shared fixtures for tests that need a running engine.
 ///
-/// Integration tests carry `.enabled(if: EngineTestSupport.shouldRun)`: they run
+/// Integration tests carry `.enabled(if: EngineAvailability.shouldRun)`: they run
 /// when the engine answers, and also when `CI=true` — then an unreachable engine
 /// makes them fail loudly through ``requireEngine()`` instead of being skipped.
 enum EngineTestSupport {
     static let imageReference = TestImages.busybox
     static let testLabel = "tandem.test"
 
-    /// See ``EngineAvailability/shouldRun``.
-    static var shouldRun: Bool { EngineAvailability.shouldRun }
 
     static func requireEngine() async throws -> EngineClient { try await EngineAvailability.requireEngine() }
 

@@ -9,7 +9,7 @@ import TestSupport
 /// `command`-contract functions against the real engine: images/upper-command
 /// (stdin upper-cased to stdout; `fail` exits 3) and a busybox image for
 /// sleeping, allocating and printing the environment.
-@Suite("Command functions against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+@Suite("Command functions against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct CommandFunctionTests {
     @Test("the event goes in on stdin and the result comes from stdout; stderr is the log")
     func success() async throws {

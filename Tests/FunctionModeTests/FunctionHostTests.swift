@@ -8,7 +8,7 @@ import TestSupport
 @testable import FunctionMode
 
 /// Function mode against the real engine, with the echo-function image.
-@Suite("Function host against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+@Suite("Function host against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct FunctionHostTests {
     @Test("a first invocation is cold with an init duration; the next is warm in the same environment")
     func coldThenWarm() async throws {
@@ -231,8 +231,6 @@ extension InvocationResult {
 enum FunctionTestSupport {
     static let image = FunctionHostFixture.echoImage
 
-    /// See ``EngineAvailability/shouldRun``.
-    static var shouldRun: Bool { EngineAvailability.shouldRun }
 
     static func echo(
         _ name: String, timeout: Duration = .seconds(10), memoryMiB: Int = 512, reserved: Int? = nil,
@@ -269,7 +267,7 @@ final class RecordingObserver: FunctionHostObserver {
     var reports: [InvocationReport] { state.withLock { $0.reports } }
 }
 
-@Suite("Function logs and reports against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+@Suite("Function logs and reports against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct FunctionLogTests {
     @Test("each invocation is logged START, the function's output, END, REPORT with measured memory")
     func logAndReport() async throws {

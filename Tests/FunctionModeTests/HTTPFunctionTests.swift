@@ -7,7 +7,7 @@ import TestSupport
 
 /// The `http` contract in function mode: a container serving HTTP, started on
 /// demand, sent the request, frozen between requests.
-@Suite("http functions against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+@Suite("http functions against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct HTTPFunctionTests {
     static let image = "tandem/http-echo:latest"
 

@@ -7,7 +7,7 @@ import TestSupport
 
 /// A runtime tandem did not write: a busybox shell script that follows AWS's
 /// custom-runtime tutorial and knows nothing but the Runtime API.
-@Suite("A third-party runtime against the engine", .enabled(if: FunctionTestSupport.shouldRun), .serialized)
+@Suite("A third-party runtime against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct ThirdPartyRuntimeTests {
     static let image = "tandem/shell-function:latest"
 

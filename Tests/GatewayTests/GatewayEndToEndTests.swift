@@ -10,7 +10,7 @@ import TestSupport
 
 /// The gateway in front of a real FunctionHost on the engine, with the
 /// echo-function image, driven by the real aws CLI, boto3 and HTTP requests.
-@Suite("Gateway end to end against the engine", .enabled(if: EndToEnd.shouldRun), .serialized)
+@Suite("Gateway end to end against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
 struct GatewayEndToEndTests {
     @Test("http routes to an HTTP-server function: the request as a proxy sends it, the answer as the server gave it")
     func httpContractRoutes() async throws {
@@ -283,8 +283,6 @@ final class InMemoryEventQueue: Sendable {
 
 enum EndToEnd {
     static let image = FunctionHostFixture.echoImage
-    /// See ``EngineAvailability/shouldRun``.
-    static var shouldRun: Bool { EngineAvailability.shouldRun }
 
     static func echo(_ name: String, reserved: Int? = nil, environment: [String: String] = [:]) -> FunctionDefinition {
         FunctionDefinition(name: name, image: image, environment: environment, memoryMiB: 256, timeout: .seconds(10),
