@@ -183,27 +183,12 @@ public final class EngineClient: Sendable {
         guard !filters.isEmpty else { return nil }
         var parts: [String] = []
         for key in filters.keys.sorted() {
-            let values = (filters[key] ?? []).map(jsonString).joined(separator: ",")
-            parts.append("\(jsonString(key)):[\(values)]")
+            let values = (filters[key] ?? []).map(JSONText.quoted).joined(separator: ",")
+            parts.append("\(JSONText.quoted(key)):[\(values)]")
         }
         return "{" + parts.joined(separator: ",") + "}"
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 
     /// Escapes a path segment (container name or id, image reference).
     static func segment(_ text: String) -> String { Query.escapePathSegment(text) }

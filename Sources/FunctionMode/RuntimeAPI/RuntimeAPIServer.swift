@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -279,7 +280,7 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 /// Lambda's error document: `{"errorMessage": "...", "errorType": "..."}`.
 public enum ErrorDocument {
     public static func json(errorType: String, errorMessage: String) -> String {
-        #"{"errorMessage":\#(quote(errorMessage)),"errorType":\#(quote(errorType))}"#
+        #"{"errorMessage":\#(JSONText.quoted(errorMessage)),"errorType":\#(JSONText.quoted(errorType))}"#
     }
 
     /// The `errorType` and `errorMessage` of a posted error, when it is JSON.
@@ -288,24 +289,5 @@ public enum ErrorDocument {
               let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
         else { return nil }
         return (object["errorType"] as? String, object["errorMessage"] as? String)
-    }
-
-    /// A JSON string literal.
-    public static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
