@@ -368,11 +368,9 @@ struct FunctionRouter: FunctionInvoker {
         }
     }
 
-    func forward(_ name: String, request: ForwardedRequest,
+    func forward(_ name: String, request: () -> ForwardedRequest,
                  completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
-        guard case .http = host.definition(name)?.contract else { return false }
-        host.invoke(name, request: request, completion: completion)
-        return true
+        host.forward(name, request: request, completion: completion)
     }
 
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {

@@ -99,9 +99,10 @@ final class ForwardingInvoker: FunctionInvoker {
         Results.make(.response(payload), function: name)
     }
 
-    func forward(_ name: String, request: ForwardedRequest,
+    func forward(_ name: String, request: () -> ForwardedRequest,
                  completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
         guard name == "web" else { return false }
+        let request = request()
         let onLoop = Thread.current.name?.hasPrefix("NIO-") ?? false
         counts.withLock {
             $0.forwards += 1

@@ -221,6 +221,15 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
               completion: completion)
     }
 
+    /// Sends `request` to `function` if it is an http-contract function (the
+    /// request is built only then) and returns true; false for any other.
+    public func forward(_ function: String, request: () -> ForwardedRequest,
+                        completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
+        guard case .http = definition(function)?.contract else { return false }
+        invoke(function, request: request(), completion: completion)
+        return true
+    }
+
     /// Sends an HTTP request to an http-contract function and waits for its answer
     /// (see ``invoke(_:request:completion:)``).
     public func invoke(_ function: String, request: ForwardedRequest, includeLog: Bool = false) async -> InvocationResult {

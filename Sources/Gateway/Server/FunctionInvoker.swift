@@ -18,9 +18,10 @@ public protocol FunctionInvoker: Sendable {
     /// For a function that is an HTTP server itself (the `http` contract): sends
     /// it an http route's request as is and calls `completion` once, from any
     /// thread, with the outcome (the answer in ``InvocationResult/httpResponse``).
-    /// Returns false, and never calls `completion`, when the function is not an
+    /// Returns false, and never calls `completion` (nor `request`, so the
+    /// request is built only for an HTTP server), when the function is not an
     /// HTTP server: it then gets the request as an API Gateway event.
-    func forward(_ name: String, request: ForwardedRequest,
+    func forward(_ name: String, request: () -> ForwardedRequest,
                  completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool
     /// Queues an asynchronous (Event) invocation; throws if it cannot be accepted durably.
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID
@@ -40,7 +41,7 @@ extension FunctionInvoker {
     }
 
     /// No function is an HTTP server unless the invoker says so.
-    public func forward(_ name: String, request: ForwardedRequest,
+    public func forward(_ name: String, request: () -> ForwardedRequest,
                         completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool { false }
 }
 
@@ -64,11 +65,9 @@ public struct FunctionHostInvoker: FunctionInvoker {
         host.invoke(name, payload: payload, clientContext: clientContext, completion: completion)
     }
 
-    public func forward(_ name: String, request: ForwardedRequest,
+    public func forward(_ name: String, request: () -> ForwardedRequest,
                         completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
-        guard case .http = host.definition(name)?.contract else { return false }
-        host.invoke(name, request: request, completion: completion)
-        return true
+        host.forward(name, request: request, completion: completion)
     }
 
     public func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {

@@ -146,10 +146,11 @@ public struct GatewayResponder: HTTPResponder {
         let requestID = Self.newRequestID()
         switch match.route.target {
         case .function(let name):
-            let forwarded = HTTPForwarding.request(
-                method: trigger.method, target: trigger.query.isEmpty ? trigger.path : "\(trigger.path)?\(trigger.query)",
-                authority: trigger.authority, headers: trigger.headers, body: trigger.body, sourceIP: trigger.sourceIP)
-            let served = invoker.forward(name, request: forwarded) { result in
+            let served = invoker.forward(name, request: {
+                HTTPForwarding.request(
+                    method: trigger.method, target: trigger.query.isEmpty ? trigger.path : "\(trigger.path)?\(trigger.query)",
+                    authority: trigger.authority, headers: trigger.headers, body: trigger.body, sourceIP: trigger.sourceIP)
+            }) { result in
                 completion(HTTPForwarding.response(result, requestID: requestID))
             }
             if served { return }
