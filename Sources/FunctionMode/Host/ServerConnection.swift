@@ -12,8 +12,9 @@ final class ServerConnection: Sendable {
     let host: String
     let port: Int
     private let group: any EventLoopGroup
-    private let idle = NIOLockedValueBox<(any Channel)?>(nil)
-    private let closed = NIOLockedValueBox(false)
+    /// The kept connection, and whether the environment is gone (then
+    /// nothing is kept any more).
+    private let state = NIOLockedValueBox<(idle: (any Channel)?, closed: Bool)>((nil, false))
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -30,13 +31,14 @@ final class ServerConnection: Sendable {
     /// Sends a request and calls `completion` once with the answer or the
     /// failure, on an event loop.
     func send(_ request: ForwardedRequest, completion: @escaping @Sendable (Result<ForwardedResponse, any Error>) -> Void) {
-        if closed.withLockedValue({ $0 }) {
+        let (kept, closed) = state.withLockedValue { state in
+            defer { state.idle = nil }
+            return (state.idle, state.closed)
+        }
+        if closed {
             return completion(.failure(Failure(description: "the environment's connection is closed")))
         }
-        if let channel = idle.withLockedValue({ channel -> (any Channel)? in
-            defer { channel = nil }
-            return channel
-        }), channel.isActive {
+        if let channel = kept, channel.isActive {
             // A kept connection the server has meanwhile closed fails before any
             // answer: the request then goes once more on a fresh connection.
             return write(request, on: channel) { result in
@@ -80,11 +82,11 @@ final class ServerConnection: Sendable {
 
     /// Closes the kept connection; later requests fail.
     func close() {
-        closed.withLockedValue { $0 = true }
-        idle.withLockedValue { channel in
-            channel?.close(promise: nil)
-            channel = nil
+        let kept = state.withLockedValue { state in
+            defer { state = (nil, true) }
+            return state.idle
         }
+        kept?.close(promise: nil)
     }
 
     private func write(_ request: ForwardedRequest, on channel: any Channel,
@@ -102,12 +104,13 @@ final class ServerConnection: Sendable {
         let body = channel.allocator.buffer(bytes: request.body)
         let promise = channel.eventLoop.makePromise(of: ForwardedResponse.self)
         promise.futureResult.whenComplete { result in
-            if case .success(let response) = result, channel.isActive, !response.closesConnection,
-               !self.closed.withLockedValue({ $0 }) {
-                self.idle.withLockedValue { $0 = channel }
-            } else {
-                channel.close(promise: nil)
-            }
+            let kept = channel.isActive && (try? result.get())?.closesConnection == false
+                && self.state.withLockedValue { state in
+                    guard !state.closed else { return false }
+                    state.idle = channel
+                    return true
+                }
+            if !kept { channel.close(promise: nil) }
             completion(result)
         }
         channel.eventLoop.execute {
