@@ -44,10 +44,11 @@ struct RuntimeAPIServerTests {
     }
 
     static func withServer(
-        _ delegate: ScriptedDelegate, _ body: (CurlHTTPClient) async throws -> Void
+        _ delegate: ScriptedDelegate, gate: PeerGate = PeerGate(admitting: "127.0.0.1"),
+        _ body: (CurlHTTPClient) async throws -> Void
     ) async throws {
         let server = RuntimeAPIServer(group: MultiThreadedEventLoopGroup.singleton, host: "127.0.0.1", delegate: delegate)
-        let endpoint = try await server.openEndpoint(for: EnvironmentID("env-test"))
+        let endpoint = try await server.openEndpoint(for: EnvironmentID("env-test"), gate: gate)
         let client = try CurlHTTPClient(endpoint: .tcp(baseURL: "http://\(endpoint.address)"))
         do {
             try await body(client)
@@ -56,6 +57,48 @@ struct RuntimeAPIServerTests {
             throw error
         }
         await endpoint.close()
+    }
+
+    @Test("a connection from an address other than the environment's is closed unread: no /next reaches the host")
+    func foreignPeerRefused() async throws {
+        let delegate = ScriptedDelegate()
+        try await Self.withServer(delegate, gate: PeerGate(admitting: "10.99.0.7")) { client in
+            await #expect(throws: (any Error).self) {
+                try await client.execute(HTTPRequest(path: "/2018-06-01/runtime/invocation/next", timeout: .seconds(5)))
+            }
+            await #expect(throws: (any Error).self) {
+                try await client.execute(HTTPRequest(
+                    method: "POST", path: "/2018-06-01/runtime/invocation/req-1/response", body: .bytes(Array("stolen".utf8)),
+                    timeout: .seconds(5)))
+            }
+        }
+        #expect(delegate.seen.withLock { $0.waiters.isEmpty && $0.responses.isEmpty })
+    }
+
+    @Test("a connection made before the environment's address is known waits, then is let in or refused")
+    func pendingGate() async throws {
+        let admitted = ScriptedDelegate()
+        let gate = PeerGate()
+        try await Self.withServer(admitted, gate: gate) { client in
+            async let answer = client.execute(HTTPRequest(
+                method: "POST", path: "/2018-06-01/runtime/invocation/req-1/response", body: .bytes(Array("ok".utf8)),
+                timeout: .seconds(10)))
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(admitted.seen.withLock { $0.responses.isEmpty }, "read before the gate decided")
+            gate.admit("127.0.0.1")
+            #expect(try await answer.status == 202)
+        }
+        #expect(admitted.seen.withLock { $0.responses.map(\.0) } == ["req-1"])
+
+        let refused = ScriptedDelegate()
+        let closing = PeerGate()
+        try await Self.withServer(refused, gate: closing) { client in
+            let answer = Task { try await client.execute(HTTPRequest(path: "/2018-06-01/runtime/invocation/next", timeout: .seconds(10))) }
+            try await Task.sleep(for: .milliseconds(100))
+            closing.admit("172.30.0.9")
+            await #expect(throws: (any Error).self) { try await answer.value }
+        }
+        #expect(refused.seen.withLock { $0.waiters.isEmpty })
     }
 
     @Test("/next is held until an event is delivered, then carries Lambda's headers and the payload")

@@ -46,7 +46,9 @@ public struct FleetState: Sendable {
         let function: FunctionName
         let arrivedAt: Instant
         var environment: EnvironmentID?
-        /// Set once delivered: when the function's timeout ends it.
+        /// When the function's timeout ends it: set once it is given to an
+        /// environment (counted again from delivery), so an invocation whose
+        /// runtime never takes it still ends.
         var deadline: Instant?
     }
 
@@ -65,6 +67,8 @@ public struct FleetState: Sendable {
     private var nextEnvironmentNumber = 0
     private let environmentPrefix: String
     private var shuttingDown = false
+    /// Set by ``drain()``: new invocations are refused, running ones finish.
+    private var draining = false
 
     /// - Parameters:
     ///   - globalLimit: most environments at once across all functions.
@@ -115,7 +119,7 @@ public struct FleetState: Sendable {
     /// given to a frozen one (thawed first), made to wait for an environment that
     /// starts for it, or refused.
     public mutating func invoke(_ id: InvocationID, function: FunctionName, now: Instant) -> [FleetAction] {
-        guard !shuttingDown else { return [.fail(id, .shuttingDown)] }
+        guard !shuttingDown, !draining else { return [.fail(id, .shuttingDown)] }
         guard var pool = pools[function] else { return [.reject(id, .unknownFunction)] }
         guard pool.settings.maxEnvironments > 0 else { return [.reject(id, .throttled)] }
         invocations[id] = Invocation(id: id, function: function, arrivedAt: now)
@@ -190,14 +194,28 @@ public struct FleetState: Sendable {
         environments[envID] = env
     }
 
+    /// The invocation could not be handed to the runtime: the connection of its
+    /// `/next` closed first, or there was none. Lambda treats such a runtime as
+    /// gone: the invocation fails (`Runtime.ExitError`) and the environment is
+    /// replaced.
+    public mutating func deliveryFailed(_ id: InvocationID, in envID: EnvironmentID, now: Instant) -> [FleetAction] {
+        guard let invocation = invocations[id], invocation.environment == envID,
+              let env = environments[envID], env.current == id
+        else { return [] }
+        invocations[id] = nil
+        environments[envID]?.current = nil
+        environments[envID]?.delivered = false
+        return [.fail(id, .runtimeVanished)] + destroy(envID, .replaced)
+    }
+
     /// The runtime posts a result or an error for `id` (`/response`, `/error`).
     /// Only the environment handling an invocation may end it.
     public mutating func runtimeFinished(_ id: InvocationID, in envID: EnvironmentID, now: Instant) -> RuntimeCallVerdict {
-        guard let invocation = invocations[id], invocation.deadline != nil, let owner = invocation.environment else {
-            return .unknownRequest
-        }
-        guard owner == envID else { return .forbidden }
-        guard var env = environments[envID], env.current == id, env.delivered else { return .unknownRequest }
+        // Known only once handed to a runtime; then only its environment may end it.
+        guard let owner = invocations[id]?.environment, let holder = environments[owner],
+              holder.current == id, holder.delivered
+        else { return .unknownRequest }
+        guard owner == envID, var env = environments[envID] else { return .forbidden }
         invocations[id] = nil
         env.current = nil
         env.delivered = false
@@ -243,7 +261,7 @@ public struct FleetState: Sendable {
                 env.function,
                 .initFailed(errorType: "Runtime.ExitError", message: "Runtime exited with error: exit status \(exitCode)"))
         }
-        if !shuttingDown { actions += topUpProvisioned(env.function, now: now) }
+        if !shuttingDown && !draining { actions += topUpProvisioned(env.function, now: now) }
         return actions
     }
 
@@ -317,9 +335,13 @@ public struct FleetState: Sendable {
             guard let deadline = invocation.deadline, deadline <= now, let envID = invocation.environment,
                   let settings = pools[invocation.function]?.settings
             else { continue }
+            // Delivered or not (its runtime never asked for it), it ends here,
+            // and so does the environment that held it.
             invocations[invocation.id] = nil
-            environments[envID]?.current = nil
-            environments[envID]?.delivered = false
+            if environments[envID]?.current == invocation.id {
+                environments[envID]?.current = nil
+                environments[envID]?.delivered = false
+            }
             actions.append(.fail(invocation.id, .timedOut(after: settings.timeout)))
             actions += destroy(envID, .timedOut)
         }
@@ -344,6 +366,15 @@ public struct FleetState: Sendable {
         }
         return actions
     }
+
+    /// Begins a graceful stop: new invocations fail (`shuttingDown`), the ones
+    /// already accepted go on; ``shutdown()`` ends whatever is left.
+    public mutating func drain() {
+        draining = true
+    }
+
+    /// True once no accepted invocation is left (waiting or running).
+    public var isIdle: Bool { invocations.isEmpty }
 
     /// Stops everything: waiting invocations fail, environments are destroyed.
     public mutating func shutdown() -> [FleetAction] {
@@ -419,6 +450,7 @@ public struct FleetState: Sendable {
         env.delivered = false
         environments[envID] = env
         invocations[id]?.environment = envID
+        if let timeout = pools[env.function]?.settings.timeout { invocations[id]?.deadline = now + timeout }
         switch env.freeze {
         case .thawed:
             return env.nextParked ? deliver(id, to: envID, now: now) : []

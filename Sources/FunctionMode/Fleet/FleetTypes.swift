@@ -81,6 +81,9 @@ public enum InvocationFailure: Sendable, Equatable {
     case initFailed(errorType: String, message: String)
     /// The environment could not be started at all (engine error).
     case environmentUnavailable(message: String)
+    /// The runtime's connection closed before the invocation reached it (a
+    /// runtime that vanished): the environment is replaced (`Runtime.ExitError`).
+    case runtimeVanished
     /// The controller is shutting down.
     case shuttingDown
 }

@@ -32,7 +32,9 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         /// For an http function: the connection to its server, once it answers.
         var server: ServerConnection?
         var containerID: String?
-        var waiter: NextWaiter?
+        /// The runtime's parked `GET /next` requests, oldest first (a runtime
+        /// normally has one; others of its own processes may park more).
+        var waiters: [NextWaiter] = []
         var paused = false
         /// Set when the fleet destroys it before its container exists.
         var destroyRequested = false
@@ -45,6 +47,13 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var definitions: [String: FunctionDefinition] = [:]
         var calls: [InvocationID: Call] = [:]
         var environments: [EnvironmentID: Environment] = [:]
+        /// Set by ``FunctionHost/drain(within:)``: when the timer loop stops
+        /// waiting for accepted invocations and shuts down.
+        var drainDeadline: ContinuousClock.Instant?
+        /// Set by ``FunctionHost/shutdown()``: no container starts after it.
+        var stopped = false
+        /// Environment starts in progress (between create and start).
+        var starting = 0
     }
 
     public let engine: EngineClient
@@ -239,12 +248,22 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     // MARK: - Time
 
-    /// Runs the timers (timeouts, freezing, reaping) until cancelled; then shuts
-    /// every environment down.
+    /// Runs the timers (timeouts, freezing, reaping) until cancelled, or until a
+    /// drain (``drain(within:)``) is over; then shuts every environment down.
     public func run() async {
         let clock = ContinuousClock()
         while !Task.isCancelled {
-            let deadline = core.withLock { $0.fleet.nextDeadline() }
+            let (deadline, drained) = core.withLock { core in
+                (core.fleet.nextDeadline(), core.drainDeadline.map { $0 <= clock.now || core.calls.isEmpty })
+            }
+            if drained == true { break }
+            if drained == false {
+                // Draining: look again soon whether the last invocation ended.
+                let now = clock.now
+                if let deadline, deadline <= now { perform(core.withLock { $0.fleet.tick(now: now) }) }
+                await doorbell.wait(upTo: .milliseconds(20))
+                continue
+            }
             let now = clock.now
             if let deadline, deadline <= now {
                 let actions = core.withLock { $0.fleet.tick(now: now) }
@@ -258,10 +277,26 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         await Task { await self.shutdown() }.value
     }
 
-    /// Destroys every environment and fails waiting invocations.
+    /// Begins a graceful stop: new invocations fail at once (`Runtime.ShuttingDown`),
+    /// accepted ones go on for up to `within` (each still bounded by its own
+    /// timeout); then ``run()`` ends and every environment is removed.
+    public func drain(within: Duration) {
+        core.withLock { core in
+            core.fleet.drain()
+            let deadline = ContinuousClock.now + within
+            core.drainDeadline = min(core.drainDeadline ?? deadline, deadline)
+        }
+        doorbell.ring(ifSleepingPast: .now)
+    }
+
+    /// Destroys every environment and fails waiting invocations. No container
+    /// starts after it begins; a start in progress removes its own container.
+    /// Safe to call more than once.
     public func shutdown() async {
         let (actions, containers, endpoints) = core.withLock { core in
+            core.stopped = true
             let actions = core.fleet.shutdown()
+            for env in core.environments.keys { core.environments[env]?.destroyRequested = true }
             let containers = core.environments.values.compactMap { env in env.containerID.map { ($0, env.paused) } }
             let endpoints = core.environments.values.compactMap(\.endpoint)
             return (actions, containers, endpoints)
@@ -275,6 +310,11 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             }
         }
         for endpoint in endpoints { await endpoint.close() }
+        // Starts caught between create and start remove their own container.
+        let giveUp = ContinuousClock.now + .seconds(15)
+        while core.withLock({ $0.starting > 0 }), ContinuousClock.now < giveUp {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Tells the timer loop that something changed. A change can make something
@@ -315,11 +355,20 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             let actions = core.withLock { $0.fleet.environmentFailedToStart(env, message: "function \(function) was removed") }
             return perform(actions)
         }
-        core.withLock { $0.environments[env] = Environment(function: function) }
+        let admitted = core.withLock { core -> Bool in
+            guard !core.stopped else { return false }
+            core.environments[env] = Environment(function: function)
+            core.starting += 1
+            return true
+        }
+        guard admitted else {
+            return perform(core.withLock { $0.fleet.environmentFailedToStart(env, message: "tandem is shutting down") })
+        }
+        defer { core.withLock { $0.starting -= 1 } }
         do {
             var runtimeAPI = ""
             if definition.contract == .lambda {
-                let endpoint = try await runtimeServer.openEndpoint(for: env)
+                let endpoint = try await runtimeServer.openEndpoint(for: env, gate: PeerGate())
                 core.withLock { $0.environments[env]?.endpoint = endpoint }
                 runtimeAPI = endpoint.address
             }
@@ -329,7 +378,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             let created = try await engine.createContainer(spec, name: "tandem-\(function)-\(env.rawValue)")
             let destroyEarly = core.withLock { core -> Bool in
                 core.environments[env]?.containerID = created.id
-                return core.environments[env]?.destroyRequested ?? true
+                return core.stopped || (core.environments[env]?.destroyRequested ?? true)
             }
             // Watch for the container's end before starting it, so no exit is missed.
             let exit = Task { try await self.engine.waitContainer(created.id, condition: .nextExit) }
@@ -339,6 +388,14 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
                 return environmentGone(env, exitCode: 137, outOfMemory: false)
             }
             try await engine.startContainer(created.id)
+            if let gate = core.withLock({ $0.environments[env]?.endpoint?.gate }) {
+                // Only this container may talk to its Runtime API: its address
+                // is known now (its runtime's connections wait until then).
+                guard let address = try await engine.inspectContainer(created.id).ipAddress() else {
+                    throw RuntimeAPIServerError(message: "the environment's container has no network address")
+                }
+                gate.admit(address)
+            }
             Task { await self.watch(env, containerID: created.id, exit: exit) }
             Task { await self.followOutput(env, function: function, containerID: created.id) }
             Task { await self.followMemory(env, containerID: created.id) }
@@ -478,14 +535,13 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             return
         }
         let prepared = core.withLock { core -> (NextWaiter, NextEvent, FunctionDefinition)? in
-            guard var call = core.calls[id], let waiter = core.environments[env]?.waiter,
-                  let definition = core.definitions[call.function]
+            guard var call = core.calls[id], let definition = core.definitions[call.function],
+                  let waiter = core.environments[env]?.takeWaiter()
             else { return nil }
             call.deliveredAt = now
             call.environment = env
             call.initDuration = cold ? initDuration : nil
             core.calls[id] = call
-            core.environments[env]?.waiter = nil
             let epoch = Date().timeIntervalSince1970
             let deadline = Int64((epoch * 1000).rounded()) + definition.timeout.milliseconds
             let event = NextEvent(
@@ -495,16 +551,25 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             return (waiter, event, definition)
         }
         guard let (waiter, event, definition) = prepared else {
-            logger.error("no parked runtime to deliver to", metadata: ["env": "\(env)", "request": "\(id)"])
-            return
+            // Its `/next` connection closed just before: the runtime is gone.
+            return deliveryFailed(id, env: env)
         }
         // The log opens before the event is handed over: a runtime can answer
         // before this thread runs again, and the answer must find its log.
         logBook.delivered(id, env: env, function: definition.name, memorySizeMiB: definition.memoryMiB,
                           initDuration: cold ? initDuration : nil)
-        if !waiter.deliver(event) {
-            logger.warning("runtime connection closed before delivery", metadata: ["env": "\(env)", "request": "\(id)"])
+        let delivered = waiter.deliver(event) { [weak self] in
+            // The connection closed while the event was being written.
+            self?.deliveryFailed(id, env: env)
         }
+        if !delivered { deliveryFailed(id, env: env) }
+    }
+
+    /// An invocation could not be handed to its environment's runtime.
+    private func deliveryFailed(_ id: InvocationID, env: EnvironmentID) {
+        logger.warning("the runtime's connection closed before it took the invocation; replacing the environment",
+                       metadata: ["env": "\(env)", "request": "\(id)"])
+        perform(core.withLock { $0.fleet.deliveryFailed(id, in: env, now: .now) })
     }
 
     private func freeze(_ env: EnvironmentID) async {
@@ -598,7 +663,8 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     public func runtimeRequestedNext(_ env: EnvironmentID, waiter: NextWaiter) {
         let actions = core.withLock { core -> [FleetAction] in
             guard core.environments[env] != nil else { return [] }
-            core.environments[env]?.waiter = waiter
+            core.environments[env]?.waiters.removeAll { !$0.isWaiting }
+            core.environments[env]?.waiters.append(waiter)
             return core.fleet.runtimeRequestedNext(env, now: .now)
         }
         // An idle environment's freeze grace starts now: the timer loop must know.
@@ -607,10 +673,11 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     public func runtimeAbandonedNext(_ env: EnvironmentID, waiter: NextWaiter) {
         core.withLock { core in
-            if core.environments[env]?.waiter === waiter {
-                core.environments[env]?.waiter = nil
-                core.fleet.runtimeAbandonedNext(env)
-            }
+            guard var record = core.environments[env] else { return }
+            record.waiters.removeAll { $0 === waiter || !$0.isWaiting }
+            core.environments[env] = record
+            // Only when no `/next` of the environment is left does it stop waiting.
+            if record.waiters.isEmpty { core.fleet.runtimeAbandonedNext(env) }
         }
     }
 
@@ -667,6 +734,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
             switch failure {
             case .timedOut: return (.timeout, type, "\(ISO8601DateFormatter().string(from: Date())) \(message)")
             case .runtimeExited(_, let oom): return (oom ? .oom : .crash, type, message)
+            case .runtimeVanished: return (.crash, type, message)
             case .initFailed: return (.initError, type, message)
             case .environmentUnavailable, .shuttingDown: return (.unavailable, type, message)
             }
@@ -684,6 +752,17 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d/%02d/%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+    }
+}
+
+extension FunctionHost.Environment {
+    /// The oldest parked `/next` whose connection is still open, taken out.
+    mutating func takeWaiter() -> NextWaiter? {
+        while !waiters.isEmpty {
+            let waiter = waiters.removeFirst()
+            if waiter.isWaiting { return waiter }
+        }
+        return nil
     }
 }
 

@@ -66,6 +66,8 @@ public struct InvocationResult: Sendable {
             }
             let status = code > 128 ? "signal: \(Self.signalName(code - 128))" : "exit status \(code)"
             return ("Runtime.ExitError", "RequestId: \(requestID) Error: Runtime exited with error: \(status)")
+        case .runtimeVanished:
+            return ("Runtime.ExitError", "RequestId: \(requestID) Error: the runtime's connection closed before it took the invocation")
         case .initFailed(let type, let message):
             return (type.isEmpty ? "Runtime.InitError" : type, message)
         case .environmentUnavailable(let message):

@@ -6,10 +6,11 @@ import NIOHTTP1
 import NIOPosix
 
 /// Serves the Lambda Runtime API. Every environment gets its own endpoint (a
-/// listening socket of its own), so a runtime can only ever see and answer the
-/// invocations of its own environment: the endpoint it talks to *is* its
-/// identity, and a request id that belongs to another environment is refused
-/// with 403.
+/// listening socket of its own) that only the environment's own container may
+/// talk to (its ``PeerGate``): a connection from any other address is closed
+/// before a byte of it is read. So a runtime can only ever see and answer the
+/// invocations of its own environment, and a request id that belongs to
+/// another environment is refused with 403.
 public final class RuntimeAPIServer: Sendable {
     private let group: any EventLoopGroup
     private let host: String
@@ -25,7 +26,9 @@ public final class RuntimeAPIServer: Sendable {
     }
 
     /// Opens the endpoint of one environment on an ephemeral port.
-    public func openEndpoint(for env: EnvironmentID) async throws -> RuntimeEndpoint {
+    /// - Parameter gate: who may connect; admit the environment's address
+    ///   once its container has one (connections wait until then).
+    public func openEndpoint(for env: EnvironmentID, gate: PeerGate) async throws -> RuntimeEndpoint {
         let connections = ConnectionSet()
         let delegate = self.delegate
         let channel = try await ServerBootstrap(group: group)
@@ -33,8 +36,15 @@ public final class RuntimeAPIServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                connections.insert(channel)
-                return channel.eventLoop.makeCompletedFuture {
+                // Nothing is read from the connection until the gate decides:
+                // a failed initialiser closes the accepted socket.
+                let peer = channel.remoteAddress?.ipAddress
+                return gate.decide(peer, on: channel.eventLoop).flatMapThrowing { admitted in
+                    guard admitted else {
+                        delegate.runtimeRefusedConnection(env, from: peer ?? "an unknown address")
+                        throw RuntimeAPIServerError(message: "connection from \(peer ?? "?") refused")
+                    }
+                    connections.insert(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(env: env, delegate: delegate))
                 }
@@ -45,7 +55,7 @@ public final class RuntimeAPIServer: Sendable {
             try? await channel.close()
             throw RuntimeAPIServerError(message: "the Runtime API endpoint for \(env) has no port")
         }
-        return RuntimeEndpoint(address: "\(host):\(port)", listener: channel, connections: connections)
+        return RuntimeEndpoint(address: "\(host):\(port)", listener: channel, connections: connections, gate: gate)
     }
 }
 
@@ -58,17 +68,21 @@ public struct RuntimeAPIServerError: Error, CustomStringConvertible {
 public final class RuntimeEndpoint: Sendable {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API` in the environment.
     public let address: String
+    /// Who may connect.
+    public let gate: PeerGate
     private let listener: any Channel
     private let connections: ConnectionSet
 
-    init(address: String, listener: any Channel, connections: ConnectionSet) {
+    init(address: String, listener: any Channel, connections: ConnectionSet, gate: PeerGate) {
         self.address = address
         self.listener = listener
         self.connections = connections
+        self.gate = gate
     }
 
     /// Stops listening and closes every connection of the environment.
     public func close() async {
+        gate.close()
         try? await listener.close()
         for connection in connections.drain() {
             try? await connection.close()
@@ -107,9 +121,10 @@ public final class NextWaiter: Sendable {
     public var isWaiting: Bool { channel.isActive && !answered.withLockedValue { $0 } }
 
     /// Answers the runtime with an invocation. Returns false when the waiter
-    /// was already answered or its connection is gone.
+    /// was already answered or its connection is gone; `lost` is called when
+    /// the connection fails while the event is being written.
     @discardableResult
-    public func deliver(_ event: NextEvent) -> Bool {
+    public func deliver(_ event: NextEvent, lost: (@Sendable () -> Void)? = nil) -> Bool {
         let first = answered.withLockedValue { done in
             defer { done = true }
             return !done
@@ -130,7 +145,12 @@ public final class NextWaiter: Sendable {
         @Sendable func write() {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             channel.write(HTTPServerResponsePart.body(.byteBuffer(payload)), promise: nil)
-            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+            let written = lost.map { lost in
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenFailure { _ in lost() }
+                return promise
+            }
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: written)
         }
         if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
         return true

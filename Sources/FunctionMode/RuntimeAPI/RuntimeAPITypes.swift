@@ -72,4 +72,10 @@ public protocol RuntimeAPIDelegate: AnyObject, Sendable {
     func runtimeReportedInitError(_ env: EnvironmentID, error: RuntimeErrorReport) -> RuntimeCallVerdict
     /// A response or error was over the 6 MB limit for `requestID`.
     func runtimeSentTooMuch(_ env: EnvironmentID, requestID: String, bytes: Int)
+    /// A connection from an address other than the environment's own was closed unread.
+    func runtimeRefusedConnection(_ env: EnvironmentID, from address: String)
+}
+
+extension RuntimeAPIDelegate {
+    public func runtimeRefusedConnection(_ env: EnvironmentID, from address: String) {}
 }

@@ -32,7 +32,7 @@ public struct HTTPTriggerResponse: Sendable {
         switch result.outcome {
         case .response(let buffer):
             response = mapFunctionResponse(buffer)
-        case .functionError, .responseTooLarge, .failed(.timedOut), .failed(.runtimeExited), .failed(.initFailed),
+        case .functionError, .responseTooLarge, .failed(.timedOut), .failed(.runtimeExited), .failed(.runtimeVanished), .failed(.initFailed),
              .failed(.environmentUnavailable):
             response = message(.badGateway, "Internal Server Error")
         case .failed(.shuttingDown):

@@ -37,7 +37,7 @@ public struct InvokeResponse: Sendable {
         case .response(let buffer):
             body = buffer
         case .functionError, .responseTooLarge,
-             .failed(.timedOut), .failed(.runtimeExited), .failed(.initFailed):
+             .failed(.timedOut), .failed(.runtimeExited), .failed(.runtimeVanished), .failed(.initFailed):
             functionError = true
             body = ByteBuffer(string: result.errorDocument?.body ?? "{}")
         case .failed(.environmentUnavailable(let message)):
