@@ -78,6 +78,47 @@ struct RuntimeIsolationTests {
         }
     }
 
+    @Test("an abandoned /next on another function's endpoint leaves it answering, round after round (no hang, no 429)")
+    func abandonedNext() async throws {
+        try await FunctionHostFixture.withHost { host in
+            try await TestImages.shared.folder("images/shell-function", tag: Self.shellImage, engine: host.engine)
+            var victim = FunctionTestSupport.echo("victim", timeout: .seconds(5))
+            victim.reservedConcurrency = 2
+            host.deploy(victim)
+            host.deploy(Self.attacker("attacker"))
+            let warm = await host.invoke("victim", payload: ByteBuffer(string: #"{"echo":0}"#))
+            let address = try #require(warm.environment.flatMap { host.runtimeAPIAddress(of: $0) })
+            for round in 1...5 {
+                _ = await Self.run(
+                    "timeout 2 wget -q -O - http://\(address)/2018-06-01/runtime/invocation/next", in: "attacker", on: host)
+                let started = ContinuousClock.now
+                let answer = await host.invoke("victim", payload: ByteBuffer(string: #"{"echo":\#(round)}"#))
+                #expect(answer.bodyText == "\(round)", "round \(round): \(answer.outcome)")
+                #expect(ContinuousClock.now - started < .seconds(4), "round \(round) took \(ContinuousClock.now - started)")
+            }
+        }
+    }
+
+    @Test("a stray /next from the function's own processes neither steals its next invocation nor wedges it")
+    func strayNextInside() async throws {
+        try await FunctionHostFixture.withHost { host in
+            try await TestImages.shared.folder("images/shell-function", tag: Self.shellImage, engine: host.engine)
+            var probe = Self.attacker("probe")
+            probe.timeout = .seconds(5)
+            host.deploy(probe)
+            for round in 1...3 {
+                // A background request for work, parked before the runtime's own.
+                let stray = "timeout 3 wget -q -O /dev/null http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next "
+                    + ">/dev/null 2>&1 & sleep 0.2; echo stray-\(round)"
+                #expect(await Self.run(stray, in: "probe", on: host).contains("stray-\(round)"))
+                let started = ContinuousClock.now
+                let alive = await Self.run("echo alive-\(round)", in: "probe", on: host)
+                #expect(alive.contains("alive-\(round)"), "round \(round): \(alive)")
+                #expect(ContinuousClock.now - started < .seconds(4), "round \(round) took \(ContinuousClock.now - started)")
+            }
+        }
+    }
+
     @Test("a function of a second project running beside the first cannot reach the first one's invocations")
     func secondProject() async throws {
         try await FunctionHostFixture.withHost { first in

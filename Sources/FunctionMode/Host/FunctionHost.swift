@@ -33,7 +33,7 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
         var server: ServerConnection?
         var containerID: String?
         /// The runtime's parked `GET /next` requests, oldest first (a runtime
-        /// normally has one; others of its own processes may park more).
+        /// normally has one; other processes of the function may park more).
         var waiters: [NextWaiter] = []
         var paused = false
         /// Set when the fleet destroys it before its container exists.
@@ -756,10 +756,12 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 }
 
 extension FunctionHost.Environment {
-    /// The oldest parked `/next` whose connection is still open, taken out.
+    /// The newest parked `/next` whose connection is still open, taken out: a
+    /// runtime's loop parks again after every answer, so the newest is the
+    /// runtime's own; an older one is a stray (a process of the function that
+    /// asked for work too, or a connection about to time out).
     mutating func takeWaiter() -> NextWaiter? {
-        while !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
+        while let waiter = waiters.popLast() {
             if waiter.isWaiting { return waiter }
         }
         return nil
