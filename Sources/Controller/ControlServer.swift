@@ -15,7 +15,7 @@ import Store
 /// - `POST /v1/down` → 202, then the controller stops
 struct ControlServer: Sendable {
     let controller: Controller
-    let shutdown: ShutdownTrigger
+    let stop: StopRequests
 
     // Constant, valid header names: the force-unwraps cannot fail.
     static let requestIDHeader = HTTPField.Name("X-Tandem-Request-Id")!
@@ -25,7 +25,7 @@ struct ControlServer: Sendable {
     func application(socketPath: String, onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
         let router = Router()
         let controller = self.controller
-        let shutdown = self.shutdown
+        let stop = self.stop
         router.get("/v1/ps") { _, _ -> Response in
             try Self.json(ProcessList(controller: controller))
         }
@@ -69,7 +69,7 @@ struct ControlServer: Sendable {
             return Self.text(.ok, "\(count)")
         }
         router.post("/v1/down") { _, _ -> Response in
-            shutdown.fire()
+            stop.request()
             return Self.text(.accepted, "stopping")
         }
         return Application(

@@ -22,6 +22,9 @@ public struct ControllerOptions: Sendable {
     public var settings: FunctionHostSettings
     /// Back-off between retries of a failed asynchronous event (Lambda: about 1 and 2 minutes).
     public var eventBackoff: [Swift.Duration] = [.seconds(60), .seconds(120)]
+    /// How long accepted work may go on after a stop request (`down`, SIGTERM,
+    /// SIGINT) before it is ended (like `docker stop`'s timeout).
+    public var stopTimeout: Swift.Duration = .seconds(10)
 
     public init(
         manifestPath: String = ManifestLoader.defaultPath, state: StateDirectory = StateDirectory(),
@@ -60,14 +63,17 @@ public final class Controller: Sendable {
     public let store: Store
     let events: EventQueue
     private let gatewayServer = Mutex<GatewayServer?>(nil)
+    /// This folder's lock, held from `prepare` until `run` ends.
+    private let lock: Mutex<StateLock?>
 
     let functionWorkloads: Set<String>
 
     private init(
         manifest: Manifest, decisions: [Decision], engine: EngineClient, functions: FunctionHost,
         commands: CommandFunctions, options: ControllerOptions, project: String, logFiles: FunctionLogFiles, functionWorkloads: Set<String>,
-        logger: Logger, store: Store, events: EventQueue
+        logger: Logger, store: Store, events: EventQueue, lock: StateLock
     ) {
+        self.lock = Mutex(lock)
         self.store = store
         self.events = events
         self.manifest = manifest
@@ -104,7 +110,23 @@ public final class Controller: Sendable {
         } catch {
             throw ControllerError("\(error)")
         }
-        try options.state.create()
+        do {
+            try options.state.create()
+        } catch {
+            throw ControllerError("cannot prepare the state folder \(options.state.root.path): \(error)")
+        }
+        // One controller per folder: the lock comes before anything is touched.
+        let lock: StateLock
+        do {
+            lock = try StateLock.acquire(options.state)
+        } catch .held {
+            throw ControllerError(
+                "a controller is already running here (it holds \(options.state.lockFile)); `tandem down` stops it")
+        } catch {
+            throw ControllerError("\(error)")
+        }
+        // The gateway's address is checked before minutes of image builds.
+        try await Self.checkBindable(host: options.gatewayHost, port: options.gatewayPort)
         let manifestDirectory = URL(fileURLWithPath: options.manifestPath).deletingLastPathComponent().standardizedFileURL
         let project = Self.projectLabel(manifestDirectory.path)
 
@@ -156,6 +178,7 @@ public final class Controller: Sendable {
         settings.project = project
         let store: Store
         do {
+            try options.state.createDatabaseFile()
             store = try Store.open(path: options.state.database)
         } catch {
             throw ControllerError("cannot open the state database \(options.state.database): \(error)")
@@ -194,42 +217,86 @@ public final class Controller: Sendable {
         return Controller(
             manifest: manifest, decisions: decisions, engine: engine, functions: host, commands: commands, options: options,
             project: project, logFiles: logFiles, functionWorkloads: functionWorkloads, logger: logger,
-            store: store, events: events)
+            store: store, events: events, lock: lock)
     }
 
-    /// Runs until SIGINT, SIGTERM or `tandem down`; then every environment is removed.
+    /// Fails with a clear message when the gateway's address cannot be listened on.
+    static func checkBindable(host: String, port: Int) async throws {
+        guard port != 0 else { return }
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: host, port: port).get()
+            try await channel.close()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ControllerError(
+                "the gateway cannot listen on \(host):\(port): the address is in use (another `tandem up`?); "
+                    + "stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+        } catch {
+            throw ControllerError("the gateway cannot listen on \(host):\(port): \(error)")
+        }
+    }
+
+    /// Runs until SIGINT, SIGTERM or `tandem down` and the drain that follows
+    /// (see ``StopSequence``); then every environment is removed.
     public func run(progress: @escaping @Sendable (String) -> Void) async throws {
         let socket = options.state.controlSocket
-        if FileManager.default.fileExists(atPath: socket) {
-            if await ControlClient(socketPath: socket).isAnswering() {
-                throw ControllerError("a controller is already running here (control socket \(socket)); `tandem down` stops it")
-            }
-            try? FileManager.default.removeItem(atPath: socket)
-        }
-        let shutdown = ShutdownTrigger()
-        let control = ControlServer(controller: self, shutdown: shutdown).application(
-            socketPath: socket, onRunning: { progress("control socket \(socket)") })
+        // The folder's lock is held: a socket file here is an earlier run's.
+        try? FileManager.default.removeItem(atPath: socket)
+        let requests = StopRequests()
+        let control = ControlServer(controller: self, stop: requests).application(
+            socketPath: socket, onRunning: {
+                // Private whatever the umask (the folder is 0700 too).
+                _ = try? StateDirectory.restrict(socket, to: 0o600)
+                progress("control socket \(socket)")
+            })
         var services: [any Service] = [FunctionHostService(host: functions), events, control]
         if let gateway = try makeGateway(progress: progress) { services.append(gateway) }
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        shutdown.set { Task { await group.triggerGracefulShutdown() } }
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: logger)
+        configuration.maximumGracefulShutdownDuration = options.stopTimeout + .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
+        let functions = self.functions, commands = self.commands, stopTimeout = options.stopTimeout
+        let stop = StopSequence(
+            requests: requests, stopTimeout: stopTimeout,
+            drain: {
+                progress("stopping: new work is refused; accepted work has \(Self.seconds(stopTimeout)) to finish")
+                functions.drain(within: stopTimeout)
+                commands.drain()
+            },
+            forceStop: {
+                functions.drain(within: .zero)
+                await commands.shutdown()
+            },
+            shutDownGroup: { await group.triggerGracefulShutdown() })
+        var failure: (any Error)?
         do {
-            try await group.run()
+            try await stop.run { try await group.run() }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            await commands.shutdown()
-            logFiles.close()
-            try? FileManager.default.removeItem(atPath: socket)
-            throw ControllerError(
+            failure = ControllerError(
                 "the gateway cannot listen on \(options.gatewayHost):\(options.gatewayPort): the address is in use "
                     + "(another `tandem up`?); stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+        } catch {
+            failure = error
         }
+        // Whatever ended the group, nothing this run started is left behind.
+        await functions.shutdown()
         await commands.shutdown()
+        await removeLeftoverEnvironments()
         logFiles.close()
         try? FileManager.default.removeItem(atPath: socket)
+        lock.withLock { $0 = nil }
+        if let failure { throw failure }
         progress("stopped; every environment removed")
+    }
+
+    /// Removes function-mode containers of this project the runners no longer
+    /// know of (a start caught by the stop, or a runner cancelled mid-way).
+    func removeLeftoverEnvironments() async {
+        let labels = ["tandem.project=\(project)", "tandem.mode=function"]
+        guard let leftovers = try? await engine.listContainers(all: true, labels: labels) else { return }
+        for container in leftovers {
+            try? await engine.removeContainer(container.id, force: true)
+        }
     }
 
     /// The gateway: the Lambda Invoke API for every running function, and the
@@ -299,16 +366,10 @@ struct FunctionHostService: Service {
         await cancelWhenGracefulShutdown {
             await host.run()
         }
+        // The timers end on their own once a drain is over, before the group
+        // reaches this service: a service that ends out of turn fails the group.
+        try? await gracefulShutdown()
     }
-}
-
-/// Lets `tandem down` (through the control socket) stop the service group.
-final class ShutdownTrigger: Sendable {
-    private let action = Mutex<(@Sendable () -> Void)?>(nil)
-
-    func set(_ action: @escaping @Sendable () -> Void) { self.action.withLock { $0 = action } }
-
-    func fire() { action.withLock { $0 }?() }
 }
 
 extension InvocationRecord {

@@ -55,10 +55,10 @@ public final class FunctionLogFiles: FunctionHostObserver {
 
     private func open(_ function: String) -> FileHandle? {
         let url = directory.logFile(function)
-        try? FileManager.default.createDirectory(at: directory.logs, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: url.path) {
-            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-        }
+        try? FileManager.default.createDirectory(
+            at: directory.logs, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Private whatever the umask: a function's output is its owner's.
+        guard (try? StateDirectory.createPrivateFile(url.path)) != nil else { return nil }
         guard let handle = try? FileHandle(forWritingTo: url) else { return nil }
         _ = try? handle.seekToEnd()
         return handle

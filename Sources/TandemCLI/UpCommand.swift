@@ -15,7 +15,10 @@ struct UpCommand: AsyncParsableCommand {
             Places every workload, builds the images of `build:` folders, runs the function-mode \
             workloads (environments start on demand, freeze when idle, are reaped after \
             --reap-after), serves the gateway on --gateway and the control socket at \
-            .tandem/tandem.sock. Logs are kept in .tandem/logs/NAME.log.
+            .tandem/tandem.sock. Logs are kept in .tandem/logs/NAME.log. One controller per \
+            folder (it holds .tandem/controller.lock); .tandem is private to its user (0700, \
+            files 0600). `tandem down`, SIGTERM or Ctrl-C stop it: new work is refused, accepted \
+            work has --stop-timeout to finish, then every environment is removed.
             """
     )
 
@@ -30,12 +33,18 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Most environments at once, across all functions.", valueName: "n"))
     var maxEnvironments = 64
 
+    @Option(help: ArgumentHelp(
+        "How long accepted work may go on after `tandem down`, SIGTERM or Ctrl-C before it is ended, e.g. 10s. "
+            + "A second Ctrl-C ends it at once.", valueName: "duration"))
+    var stopTimeout = "10s"
+
     @Option(help: ArgumentHelp("Log level of the controller's own messages (trace, debug, info, notice, warning, error).", valueName: "level"))
     var logLevel = "warning"
 
     func validate() throws {
         _ = try Self.hostAndPort(gateway)
         _ = try Self.duration(reapAfter, option: "--reap-after")
+        _ = try Self.duration(stopTimeout, option: "--stop-timeout")
         if maxEnvironments < 1 { throw ValidationError("--max-environments must be at least 1, got \(maxEnvironments)") }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: expected one of trace, debug, info, notice, warning, error, critical; found \"\(logLevel)\"")
@@ -48,8 +57,9 @@ struct UpCommand: AsyncParsableCommand {
         var settings = FunctionHostSettings()
         settings.reapAfter = try Self.duration(reapAfter, option: "--reap-after")
         settings.globalConcurrency = maxEnvironments
-        let options = ControllerOptions(
+        var options = ControllerOptions(
             manifestPath: manifestOptions.file, gatewayHost: host, gatewayPort: port, settings: settings)
+        options.stopTimeout = try Self.duration(stopTimeout, option: "--stop-timeout")
         let say: @Sendable (String) -> Void = { line in
             FileHandle.standardOutput.write(Data("tandem: \(line)\n".utf8))
         }

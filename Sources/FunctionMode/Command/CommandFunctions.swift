@@ -39,6 +39,8 @@ public final class CommandFunctions: Sendable {
         /// Removals under way, by invocation.
         var removals: [InvocationID: Task<Void, Never>] = [:]
         var shuttingDown = false
+        /// Set by `drain()`: new invocations are refused.
+        var draining = false
     }
 
     public let engine: EngineClient
@@ -89,6 +91,11 @@ public final class CommandFunctions: Sendable {
         state.withLock { state in function.map { state.running[$0] ?? 0 } ?? state.total }
     }
 
+    /// Refuses new invocations (`.failed(.shuttingDown)`); those in flight go on.
+    public func drain() {
+        state.withLock { $0.draining = true }
+    }
+
     /// Kills the containers of invocations in flight (they end as
     /// `.failed(.shuttingDown)`), refuses new invocations, and waits until
     /// every container is removed.
@@ -121,7 +128,7 @@ public final class CommandFunctions: Sendable {
         let id = InvocationID(Identifiers.requestID())
         let arrivedAt = ContinuousClock.now
         let admitted = state.withLock { state -> Result<FunctionDefinition, InvocationFailureOrRejection> in
-            if state.shuttingDown { return .failure(.failed(.shuttingDown)) }
+            if state.shuttingDown || state.draining { return .failure(.failed(.shuttingDown)) }
             guard let definition = state.definitions[function] else { return .failure(.rejected(.unknownFunction)) }
             let limit = min(definition.reservedConcurrency ?? settings.globalConcurrency, settings.globalConcurrency)
             if limit <= 0 { return .failure(.rejected(.throttled)) }
