@@ -30,11 +30,14 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         case collecting(Fast, ByteBuffer)
         /// A fast request sent to its function, not yet answered.
         case answering
+        /// Refused and closing: nothing more is read.
+        case closing
     }
 
     /// What a fast request is.
     private enum Fast {
-        case invoke(InvokeRequest.Head)
+        /// With the rest of its authentication, when one is required.
+        case invoke(InvokeRequest.Head, signature: Result<SigV4PendingCheck, InvokeRefusal>?)
         case route(RouteMatch, HTTPRequest, path: String, query: String)
     }
 
@@ -49,6 +52,17 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         switch (state, part) {
+        case (.closing, _):
+            return
+        case (.idle, .head(let request)) where request.method == .connect:
+            // The decoder parses nothing after a CONNECT (it expects a tunnel):
+            // answer it, then close, so no later request waits forever.
+            state = .closing
+            var answer = InvokeResponse.error(.methodNotAllowed(request.method.rawValue),
+                                              requestID: GatewayResponder.newRequestID())
+            answer.headers[.allow] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+            answer.headers[.connection] = "close"
+            write(answer.status, answer.headers, answer.body, context: context, thenClose: true)
         case (.idle, .head(let request)):
             if let fast = fastRequest(request) {
                 state = .collecting(fast, ByteBuffer())
@@ -65,9 +79,12 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
             state = .answering  // keep `body` uniquely referenced while appending
             body.writeBuffer(&chunk)
             state = .collecting(fast, body)
-        case (.collecting(.invoke(let head), let body), .end):
+        case (.collecting(.invoke(let head, let signature), let body), .end):
             state = .answering
-            answer(head, body: body, context: context)
+            switch signature.map({ $0.flatMap { responder.checkSignature($0, body: body) } }) {
+            case .failure(let refusal): write(refusal.answer, context: context)
+            case nil, .success: answer(head, body: body, context: context)
+            }
         case (.collecting(.route(let match, let request, let path, let query), let body), .end):
             state = .answering
             answer(match, request: request, path: path, query: query, body: body, context: context)
@@ -103,7 +120,9 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
                       method: request.method.rawValue, path: path, query: query, headers: request.headerFields),
                   head.invocationType == .requestResponse, head.logType == .none
             else { return nil }
-            return .invoke(head)
+            let signature = responder.authorize(method: request.method.rawValue, path: path, query: query,
+                                                authority: request.authority, headers: request.headerFields)
+            return .invoke(head, signature: signature)
         }
         guard let match = responder.routes.current.match(method: request.method.rawValue, path: path) else { return nil }
         return .route(match, request, path: path, query: query ?? "")
@@ -158,8 +177,8 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ status: HTTPResponse.Status, _ headers: HTTPFields, _ body: ByteBuffer,
-                       context: ChannelHandlerContext) {
-        state = .idle
+                       context: ChannelHandlerContext, thenClose: Bool = false) {
+        if !thenClose { state = .idle }
         var response = HTTPResponse(status: status, headerFields: headers)
         response.headerFields[.contentLength] = String(body.readableBytes)
         response.headerFields[.date] = dates.now()
@@ -167,7 +186,12 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         if body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(body)), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if thenClose {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
     }
 }
 
