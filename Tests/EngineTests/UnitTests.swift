@@ -384,13 +384,6 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("the engine client refuses DOCKER_HOST=tcp:// too (it never falls back to the default socket)")
-    func clientRefusesTCP() {
-        #expect(throws: EngineError.self) {
-            _ = try EngineClient(socketPath: try EngineClient.defaultSocketPath(environment: ["DOCKER_HOST": "tcp://h:2375"]))
-        }
-    }
-
     @Test("API version negotiation takes min(server, 1.47)", arguments: [
         ("1.41", "1.41"), ("1.47", "1.47"), ("1.51", "1.47"), ("1.40", "1.40"), ("2.0", "1.47"),
     ])

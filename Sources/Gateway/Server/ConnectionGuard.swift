@@ -54,9 +54,17 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }  // nothing more is read from a connection being closed
+        guard !closing else { return }  // what a closing connection still sends is dropped
         perform(deadlines.bytesArrived())
         context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if closing, let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)  // the client read the refusal and hung up
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: - Reports from above the codec
@@ -118,16 +126,23 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes `error` as the connection's last answer, then closes it.
+    /// Writes `error` as the connection's last answer, then closes it the way
+    /// nginx's lingering close does: the sending side first, then — once the
+    /// client hung up, or after ``lingerTime`` — the whole connection. Closing
+    /// at once, with the rest of a large head still arriving, would make the
+    /// kernel reset the connection, and the client could lose the answer.
     private func refuse(_ error: LambdaAPIError) {
         guard let context, !closing else { return }
         closing = true
         timer?.cancel()
-        timer = nil
         let bytes = RawRefusal.bytes(error, requestID: Identifiers.requestID(), date: dates.now())
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        timer = context.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
     }
+
+    /// How long a refused connection is still read (and its bytes dropped) before it is closed.
+    static let lingerTime = TimeAmount.seconds(2)
 
     private func close() {
         guard let context, !closing else { return }
