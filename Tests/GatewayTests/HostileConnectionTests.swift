@@ -59,6 +59,9 @@ struct HostileConnectionTests {
             let statistics = server.connectionStatistics
             #expect(statistics.refused == 151)
             #expect(statistics.headerTimeouts == 49)
+            // The gateway read on after each 408 (a lingering close); the clients hanging up frees the places.
+            tricklers.removeAll()
+            try await eventually(timeout: .seconds(5)) { server.connectionStatistics.open == 1 }
 
             // Still kept alive, and a new client gets its place back.
             try client.send(InvokeFastPathTests.post(#"{"n":"after"}"#))
@@ -96,7 +99,7 @@ struct HostileConnectionTests {
                 + InvokeFastPathTests.post("{}"))
             let response = try await connection.response()
             #expect(response.status == 405)
-            #expect(response.header("content-length") == String(response.body.utf8.count))
+            #expect(response.header("content-length") == String(response.body.utf8.count), "\(response.headers)")
             #expect(response.header("x-amzn-errortype") == "MethodNotAllowedException")
             #expect(response.header("connection") == "close")
             let body = try #require(json(response.body))

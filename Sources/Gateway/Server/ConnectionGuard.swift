@@ -73,6 +73,13 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func responseEnded() { perform(deadlines.responseEnded()) }
 
+    /// A `CONNECT`: the decoder parses nothing after one (it expects a tunnel), and
+    /// NIO's encoder sends no body after one, so it is refused here: 405 with the
+    /// JSON error, then the close — no later request on the connection waits forever.
+    func connectRequested() {
+        refuse(.methodNotAllowed("CONNECT"), headers: [(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+    }
+
     /// The request could not be parsed: answered 400 unless a response is under way, then closed.
     func malformed(_ error: HTTPParserError) {
         counters.countMalformed()
@@ -131,11 +138,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     /// client hung up, or after ``lingerTime`` — the whole connection. Closing
     /// at once, with the rest of a large head still arriving, would make the
     /// kernel reset the connection, and the client could lose the answer.
-    private func refuse(_ error: LambdaAPIError) {
+    private func refuse(_ error: LambdaAPIError, headers: [(name: String, value: String)] = []) {
         guard let context, !closing else { return }
         closing = true
         timer?.cancel()
-        let bytes = RawRefusal.bytes(error, requestID: Identifiers.requestID(), date: dates.now())
+        let bytes = RawRefusal.bytes(error, requestID: Identifiers.requestID(), date: dates.now(), headers: headers)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
         timer = context.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
@@ -171,7 +178,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 /// Sits above the HTTP/1 codec (after the pipelining handler, so it sees one
 /// request at a time) and reports to the ``ConnectionGuard``: request heads,
 /// ends of responses, and parse errors — which it keeps from Hummingbird, the
-/// guard having answered them.
+/// guard having answered them; a `CONNECT` goes no further either.
 final class RequestPhaseObserver: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -184,8 +191,18 @@ final class RequestPhaseObserver: ChannelDuplexHandler, RemovableChannelHandler 
         self.connectionGuard = connectionGuard
     }
 
+    private var refused = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) { connectionGuard.headReceived() }
+        guard !refused else { return }
+        if case .head(let head) = unwrapInboundIn(data) {
+            if head.method == .CONNECT {
+                refused = true
+                connectionGuard.connectRequested()
+                return
+            }
+            connectionGuard.headReceived()
+        }
         context.fireChannelRead(data)
     }
 

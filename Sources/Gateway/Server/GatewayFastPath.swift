@@ -30,8 +30,6 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         case collecting(Fast, ByteBuffer)
         /// A fast request sent to its function, not yet answered.
         case answering
-        /// Refused and closing: nothing more is read.
-        case closing
     }
 
     /// What a fast request is.
@@ -52,17 +50,6 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         switch (state, part) {
-        case (.closing, _):
-            return
-        case (.idle, .head(let request)) where request.method == .connect:
-            // The decoder parses nothing after a CONNECT (it expects a tunnel):
-            // answer it, then close, so no later request waits forever.
-            state = .closing
-            var answer = InvokeResponse.error(.methodNotAllowed(request.method.rawValue),
-                                              requestID: GatewayResponder.newRequestID())
-            answer.headers[.allow] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-            answer.headers[.connection] = "close"
-            write(answer.status, answer.headers, answer.body, context: context, thenClose: true)
         case (.idle, .head(let request)):
             if let fast = fastRequest(request) {
                 state = .collecting(fast, ByteBuffer())
@@ -177,8 +164,8 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ status: HTTPResponse.Status, _ headers: HTTPFields, _ body: ByteBuffer,
-                       context: ChannelHandlerContext, thenClose: Bool = false) {
-        if !thenClose { state = .idle }
+                       context: ChannelHandlerContext) {
+        state = .idle
         var response = HTTPResponse(status: status, headerFields: headers)
         response.headerFields[.contentLength] = String(body.readableBytes)
         response.headerFields[.date] = dates.now()
@@ -186,12 +173,7 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         if body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(body)), promise: nil)
         }
-        if thenClose {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }
 
