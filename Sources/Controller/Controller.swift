@@ -18,8 +18,13 @@ public struct ControllerOptions: Sendable {
     public var state: StateDirectory
     public var gatewayHost: String
     public var gatewayPort: Int
-    public var engineSocket: String
+    /// The engine's Unix socket; nil for `DOCKER_HOST` or the default (see ``EngineClient/defaultSocketPath(environment:)``).
+    public var engineSocket: String?
     public var settings: FunctionHostSettings
+    /// The gateway's timeouts and connection bound.
+    public var gatewayLimits = ConnectionLimits()
+    /// Who may call the gateway's Invoke API.
+    public var gatewayAuthentication = GatewayAuthentication.none
     /// Back-off between retries of a failed asynchronous event (Lambda: about 1 and 2 minutes).
     public var eventBackoff: [Swift.Duration] = [.seconds(60), .seconds(120)]
     /// How long accepted work may go on after a stop request (`down`, SIGTERM,
@@ -29,7 +34,7 @@ public struct ControllerOptions: Sendable {
     public init(
         manifestPath: String = ManifestLoader.defaultPath, state: StateDirectory = StateDirectory(),
         gatewayHost: String = "127.0.0.1", gatewayPort: Int = 8080,
-        engineSocket: String = EngineClient.defaultSocketPath(), settings: FunctionHostSettings = FunctionHostSettings()
+        engineSocket: String? = nil, settings: FunctionHostSettings = FunctionHostSettings()
     ) {
         self.manifestPath = manifestPath
         self.state = state
@@ -104,8 +109,9 @@ public final class Controller: Sendable {
         let machine = MachineCapacity(memoryMiB: Int(clamping: ProcessInfo.processInfo.physicalMemory >> 20))
         let decisions = PlacementModel().decide(manifest, machine: machine)
 
-        let engine = try EngineClient(socketPath: options.engineSocket, logger: logger)
+        let engine: EngineClient
         do {
+            engine = try EngineClient(socketPath: options.engineSocket, logger: logger)
             try await engine.ping(timeout: .seconds(2))
         } catch {
             throw ControllerError("\(error)")
@@ -316,7 +322,9 @@ public final class Controller: Sendable {
         do {
             server = try GatewayServer(
                 invoker: invoker, routes: routes,
-                configuration: GatewayConfiguration(host: options.gatewayHost, port: options.gatewayPort),
+                configuration: GatewayConfiguration(host: options.gatewayHost, port: options.gatewayPort,
+                                                    limits: options.gatewayLimits,
+                                                    authentication: options.gatewayAuthentication),
                 logger: logger)
         } catch {
             throw ControllerError("the manifest's http routes cannot be served: \(error)")

@@ -19,12 +19,14 @@ public final class EngineClient: Sendable {
     let decoder = JSONDecoder()
 
     /// Connects to the engine's Unix socket.
-    /// - Parameter socketPath: defaults to ``defaultSocketPath(environment:)``.
+    /// - Parameter socketPath: nil for ``defaultSocketPath(environment:)``
+    ///   (which throws for a `DOCKER_HOST` that is not a Unix socket).
     public convenience init(
-        socketPath: String = EngineClient.defaultSocketPath(),
+        socketPath: String? = nil,
         logger: Logger = Logger(label: "tandem.engine")
     ) throws {
-        let http = try CurlHTTPClient(endpoint: .unixSocket(path: socketPath), logger: logger)
+        let path = try socketPath ?? EngineClient.defaultSocketPath()
+        let http = try CurlHTTPClient(endpoint: .unixSocket(path: path), logger: logger)
         self.init(http: http, logger: logger)
     }
 
@@ -38,13 +40,29 @@ public final class EngineClient: Sendable {
         self.encoder = encoder
     }
 
-    /// The engine socket: `DOCKER_HOST=unix:///path` if set, else `/var/run/docker.sock`.
-    public static func defaultSocketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let host = environment["DOCKER_HOST"]?.trimmingCharacters(in: .whitespaces), host.hasPrefix("unix://") {
-            let path = String(host.dropFirst("unix://".count))
-            if !path.isEmpty { return path }
+    /// The socket when `DOCKER_HOST` names none.
+    public static let standardSocketPath = "/var/run/docker.sock"
+
+    /// The engine socket: `DOCKER_HOST=unix:///path` if set, else
+    /// `/var/run/docker.sock` (also for an empty `DOCKER_HOST` or `unix://`).
+    /// Throws ``EngineError/Code/unsupportedEndpoint`` for any other
+    /// `DOCKER_HOST` (`tcp://`, `ssh://`, `npipe://`, a bare path…): tandem
+    /// speaks to the engine over a Unix socket only, and using the default
+    /// socket instead would quietly reach another engine than the one named.
+    public static func defaultSocketPath(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(EngineError) -> String {
+        guard let host = environment["DOCKER_HOST"]?.trimmingCharacters(in: .whitespaces), !host.isEmpty else {
+            return standardSocketPath
         }
-        return "/var/run/docker.sock"
+        guard host.hasPrefix("unix://") else {
+            throw EngineError(
+                .unsupportedEndpoint, operation: "DOCKER_HOST",
+                message: "DOCKER_HOST=\(host) is not a Unix socket: tandem speaks to the engine over a Unix socket only. "
+                    + "Set DOCKER_HOST=unix:///path/to/docker.sock, or unset it for \(standardSocketPath)")
+        }
+        let path = String(host.dropFirst("unix://".count))
+        return path.isEmpty ? standardSocketPath : path
     }
 
     /// The API version in use, negotiated on first call.

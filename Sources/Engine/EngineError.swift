@@ -33,6 +33,8 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code("cancelled")
         /// The request hit its time limit.
         public static let timeout = Code("timeout")
+        /// The engine endpoint is one tandem cannot speak to (`DOCKER_HOST=tcp://…`).
+        public static let unsupportedEndpoint = Code("unsupportedEndpoint")
     }
 
     public var code: Code
@@ -59,7 +61,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        if code == .unreachable { return message }
+        if code == .unreachable || code == .unsupportedEndpoint { return message }
         var text = "\(operation): \(message)"
         if let status { text += " (HTTP \(status))" }
         return text

@@ -21,7 +21,7 @@ struct EngineOptions: ParsableArguments {
     var socket: String?
 
     func client() throws -> EngineClient {
-        try EngineClient(socketPath: socket ?? EngineClient.defaultSocketPath())
+        try EngineClient(socketPath: socket)
     }
 }
 

@@ -29,7 +29,7 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try EngineClient()
+        let engine = try EngineConnection.client()
         for path in folders {
             let folder = ImageFolder(path)
             let tag = self.tag ?? folder.defaultTag

@@ -17,7 +17,7 @@ struct DemoCommand: AsyncParsableCommand {
     var name = "tandem"
 
     func run() async throws {
-        let engine = try EngineClient()
+        let engine = try EngineConnection.client()
         let clock = ContinuousClock()
         var steps: [(String, Duration)] = []
         func step<T>(_ label: String, _ body: () async throws -> T) async throws -> T {

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Controller
+import Engine
 import Foundation
-import Logging
 import FunctionMode
+import Gateway
+import Logging
 import Manifest
 import struct Manifest.Duration
 
@@ -19,6 +21,13 @@ struct UpCommand: AsyncParsableCommand {
             folder (it holds .tandem/controller.lock); .tandem is private to its user (0700, \
             files 0600). `tandem down`, SIGTERM or Ctrl-C stop it: new work is refused, accepted \
             work has --stop-timeout to finish, then every environment is removed.
+
+            The gateway closes a connection whose request head is not complete within \
+            --header-timeout, a kept-alive one idle for --idle-timeout, and any connection \
+            beyond --max-connections at once. It listens on loopback unless told otherwise: \
+            another address needs --auth sigv4 (every Invoke API call signed with AWS \
+            Signature Version 4 by a key of --auth-keys; http routes stay public) or \
+            --insecure-public.
             """
     )
 
@@ -41,8 +50,30 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log level of the controller's own messages (trace, debug, info, notice, warning, error).", valueName: "level"))
     var logLevel = "warning"
 
+    @Option(help: ArgumentHelp("Who may call the Invoke API: none, or sigv4 (AWS Signature Version 4, keys from --auth-keys).", valueName: "mode"))
+    var auth = "none"
+
+    @Option(help: ArgumentHelp("With --auth sigv4: the key file, one `ACCESS_KEY_ID SECRET_ACCESS_KEY` a line, mode 600.", valueName: "file"))
+    var authKeys: String?
+
+    @Flag(help: "Listen on a non-loopback --gateway address without --auth sigv4 (anyone who can connect may invoke).")
+    var insecurePublic = false
+
+    @Option(help: ArgumentHelp("A request head must be complete within this time, e.g. 10s.", valueName: "duration"))
+    var headerTimeout = "10s"
+
+    @Option(help: ArgumentHelp("A kept-alive connection with no request is closed after this, e.g. 60s.", valueName: "duration"))
+    var idleTimeout = "60s"
+
+    @Option(help: ArgumentHelp("Most gateway connections open at once; more are closed at once.", valueName: "n"))
+    var maxConnections = 1024
+
     func validate() throws {
-        _ = try Self.hostAndPort(gateway)
+        let (host, _) = try Self.hostAndPort(gateway)
+        _ = try Self.timeout(headerTimeout, option: "--header-timeout")
+        _ = try Self.timeout(idleTimeout, option: "--idle-timeout")
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1, got \(maxConnections)") }
+        try Self.checkExposure(host: host, auth: auth, authKeys: authKeys, insecurePublic: insecurePublic)
         _ = try Self.duration(reapAfter, option: "--reap-after")
         _ = try Self.duration(stopTimeout, option: "--stop-timeout")
         if maxEnvironments < 1 { throw ValidationError("--max-environments must be at least 1, got \(maxEnvironments)") }
@@ -60,6 +91,22 @@ struct UpCommand: AsyncParsableCommand {
         var options = ControllerOptions(
             manifestPath: manifestOptions.file, gatewayHost: host, gatewayPort: port, settings: settings)
         options.stopTimeout = try Self.duration(stopTimeout, option: "--stop-timeout")
+        do {
+            options.engineSocket = try EngineClient.defaultSocketPath()
+        } catch {
+            throw CLIError(error.description)
+        }
+        options.gatewayLimits = ConnectionLimits(
+            headerTimeout: try Self.timeout(headerTimeout, option: "--header-timeout"),
+            idleTimeout: try Self.timeout(idleTimeout, option: "--idle-timeout"),
+            maxConnections: maxConnections)
+        if auth == "sigv4", let authKeys {
+            do {
+                options.gatewayAuthentication = .sigV4(SigV4Verifier(keys: try SigV4KeyFile.load(path: authKeys)))
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
         let say: @Sendable (String) -> Void = { line in
             FileHandle.standardOutput.write(Data("tandem: \(line)\n".utf8))
         }
@@ -90,6 +137,32 @@ struct UpCommand: AsyncParsableCommand {
             return try Duration(parsing: text).swiftDuration
         } catch {
             throw ValidationError("\(option): expected a duration such as 30s or 5m, found \"\(text)\"")
+        }
+    }
+
+    static func timeout(_ text: String, option: String) throws -> Swift.Duration {
+        let duration = try duration(text, option: option)
+        guard duration > .zero else { throw ValidationError("\(option) must be longer than zero, found \"\(text)\"") }
+        return duration
+    }
+
+    /// Who may reach the gateway: a non-loopback address needs `--auth sigv4`
+    /// or an explicit `--insecure-public`.
+    static func checkExposure(host: String, auth: String, authKeys: String?, insecurePublic: Bool) throws {
+        switch auth {
+        case "none":
+            if authKeys != nil { throw ValidationError("--auth-keys is used only with --auth sigv4") }
+            if !LoopbackAddress.isLoopback(host) && !insecurePublic {
+                throw ValidationError("""
+                    --gateway \(host) is not a loopback address: anyone who can reach it could invoke every function. \
+                    Add --auth sigv4 --auth-keys FILE to require AWS Signature Version 4, \
+                    or --insecure-public if the network is private.
+                    """)
+            }
+        case "sigv4":
+            if authKeys == nil { throw ValidationError("--auth sigv4 needs --auth-keys FILE (one `ACCESS_KEY_ID SECRET_ACCESS_KEY` a line, mode 600)") }
+        default:
+            throw ValidationError("--auth: expected none or sigv4, found \"\(auth)\"")
         }
     }
 }

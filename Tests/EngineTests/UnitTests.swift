@@ -358,15 +358,30 @@ struct ErrorMappingTests {
 
 @Suite("Configuration")
 struct ConfigurationTests {
-    @Test("DOCKER_HOST=unix://… picks the socket; anything else falls back", arguments: [
+    @Test("DOCKER_HOST=unix://… picks the socket; unset or empty means /var/run/docker.sock", arguments: [
         ([:], "/var/run/docker.sock"),
+        (["DOCKER_HOST": ""], "/var/run/docker.sock"),
+        (["DOCKER_HOST": "  "], "/var/run/docker.sock"),
         (["DOCKER_HOST": "unix:///run/podman/podman.sock"], "/run/podman/podman.sock"),
-        (["DOCKER_HOST": "tcp://127.0.0.1:2375"], "/var/run/docker.sock"),
         (["DOCKER_HOST": "unix://"], "/var/run/docker.sock"),
         (["DOCKER_HOST": " unix:///tmp/d.sock "], "/tmp/d.sock"),
     ])
-    func dockerHost(environment: [String: String], expected: String) {
-        #expect(EngineClient.defaultSocketPath(environment: environment) == expected)
+    func dockerHost(environment: [String: String], expected: String) throws {
+        #expect(try EngineClient.defaultSocketPath(environment: environment) == expected)
+    }
+
+    @Test("a DOCKER_HOST that is not a Unix socket is refused with its reason, never replaced by the default", arguments: [
+        "tcp://127.0.0.1:2375", "ssh://user@host", "npipe:////./pipe/docker_engine", "/var/run/docker.sock", "http://x",
+    ])
+    func dockerHostRefused(host: String) {
+        do {
+            let path = try EngineClient.defaultSocketPath(environment: ["DOCKER_HOST": host])
+            Issue.record("DOCKER_HOST=\(host) gave \(path)")
+        } catch {
+            #expect(error.code == .unsupportedEndpoint)
+            #expect(error.description.contains("DOCKER_HOST=\(host) is not a Unix socket"))
+            #expect(error.description.contains("unix:///"))
+        }
     }
 
     @Test("API version negotiation takes min(server, 1.47)", arguments: [

@@ -59,14 +59,19 @@ enum AWSTools {
 
     /// `aws lambda invoke …` against a gateway.
     static func lambdaInvoke(port: Int, function: String, payload: String?, outfile: String,
-                             extra: [String] = []) async throws -> Output {
+                             extra: [String] = [], credentials: (id: String, secret: String)? = nil) async throws -> Output {
         let aws = try requireCLI()
         var arguments = ["lambda", "invoke", "--endpoint-url", "http://127.0.0.1:\(port)", "--function-name", function]
         if let payload {
             arguments += ["--payload", payload]
             if !cliIsVersion1 { arguments += ["--cli-binary-format", "raw-in-base64-out"] }
         }
-        return try await run(aws, arguments + extra + [outfile])
+        var overrides: [String: String] = [:]
+        if let credentials {
+            overrides["AWS_ACCESS_KEY_ID"] = credentials.id
+            overrides["AWS_SECRET_ACCESS_KEY"] = credentials.secret
+        }
+        return try await run(aws, arguments + extra + [outfile], environment: overrides)
     }
 
     /// A Python script with boto3; its arguments follow.
@@ -77,20 +82,20 @@ enum AWSTools {
     }
 
     /// Runs a process on its own thread: the cooperative pool keeps serving the gateway.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
+    static func run(_ executable: String, _ arguments: [String], environment overrides: [String: String] = [:]) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try runBlocking(executable, arguments) })
+                continuation.resume(with: Result { try runBlocking(executable, arguments, environment: overrides) })
             }
             thread.start()
         }
     }
 
-    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
+    static func runBlocking(_ executable: String, _ arguments: [String], environment overrides: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = environment
+        process.environment = environment.merging(overrides) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -138,9 +143,10 @@ enum AWSTools {
 /// A gateway on 127.0.0.1 with a free port, for the length of `body`.
 func withLiveGateway(
     _ invoker: any FunctionInvoker, routes: [GatewayRoute] = [],
+    configuration: GatewayConfiguration = GatewayConfiguration(port: 0),
     _ body: (GatewayServer, Int) async throws -> Void
 ) async throws {
-    let server = try GatewayServer(invoker: invoker, routes: routes, configuration: GatewayConfiguration(port: 0))
+    let server = try GatewayServer(invoker: invoker, routes: routes, configuration: configuration)
     // In a ServiceGroup, as the controller runs it, and stopped the same way: graceful shutdown.
     let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: Logger(label: "test")))
     let running = Task { try await group.run() }

@@ -19,7 +19,7 @@ struct CommandTreeTests {
 
     @Test("up takes --gateway HOST:PORT and refuses anything else with the expected form")
     func upGateway() throws {
-        let up = try #require(try Tandem.parseAsRoot(["up", "--gateway", "0.0.0.0:9000"]) as? UpCommand)
+        let up = try #require(try Tandem.parseAsRoot(["up", "--gateway", "0.0.0.0:9000", "--insecure-public"]) as? UpCommand)
         #expect(try UpCommand.hostAndPort(up.gateway) == ("0.0.0.0", 9000))
         for bad in ["9000", ":9000", "host:", "host:99999", "host:x"] {
             #expect(throws: (any Error).self, "--gateway \(bad)") { try Tandem.parseAsRoot(["up", "--gateway", bad]) }

@@ -11,7 +11,8 @@ import Glibc
 /// `CI=true` — where ``requireEngine()`` then fails them with a message naming
 /// the socket, so a missing engine is never a silent skip.
 public enum EngineAvailability {
-    public static let socketPath = EngineClient.defaultSocketPath()
+    /// The socket the tests use; a `DOCKER_HOST` tandem cannot use fails ``requireEngine()``.
+    public static let socketPath = (try? EngineClient.defaultSocketPath()) ?? EngineClient.standardSocketPath
     public static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// Something accepts connections on the engine socket (checked once).
@@ -39,6 +40,7 @@ public enum EngineAvailability {
 
     /// A client for the engine, or a failed requirement naming the socket.
     public static func requireEngine() async throws -> EngineClient {
+        _ = try EngineClient.defaultSocketPath()  // DOCKER_HOST=tcp://… fails here, with its reason
         let client = try EngineClient(socketPath: socketPath)
         var reachable = true
         do { try await client.ping(timeout: .seconds(3)) } catch { reachable = false }

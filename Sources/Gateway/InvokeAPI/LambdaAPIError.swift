@@ -94,4 +94,22 @@ public struct LambdaAPIError: Error, Equatable, Sendable, CustomStringConvertibl
         Self(status: 404, errorType: "UnknownOperationException",
              message: "tandem serves only Invoke (POST /2015-03-31/functions/{name}/invocations), not \(method) \(path)")
     }
+
+    // MARK: Refusals of the connection itself (any path)
+
+    /// 400: the request could not be parsed (a head over the size limit, a bad request line).
+    public static func malformedRequest(_ message: String) -> Self {
+        Self(status: 400, errorType: "BadRequestException", message: message)
+    }
+
+    /// 405: a method the gateway never serves (`CONNECT`: it is no proxy).
+    public static func methodNotAllowed(_ method: String) -> Self {
+        Self(status: 405, errorType: "MethodNotAllowedException",
+             message: "tandem's gateway does not serve \(method) requests (it is not a proxy)")
+    }
+
+    /// 408: the request head did not arrive in time.
+    public static func requestTimeout(_ message: String) -> Self {
+        Self(status: 408, errorType: "RequestTimeoutException", message: message)
+    }
 }

@@ -34,7 +34,8 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
 
     /// What a fast request is.
     private enum Fast {
-        case invoke(InvokeRequest.Head)
+        /// With the rest of its authentication, when one is required.
+        case invoke(InvokeRequest.Head, signature: Result<SigV4PendingCheck, InvokeRefusal>?)
         case route(RouteMatch, HTTPRequest, path: String, query: String)
     }
 
@@ -65,9 +66,12 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
             state = .answering  // keep `body` uniquely referenced while appending
             body.writeBuffer(&chunk)
             state = .collecting(fast, body)
-        case (.collecting(.invoke(let head), let body), .end):
+        case (.collecting(.invoke(let head, let signature), let body), .end):
             state = .answering
-            answer(head, body: body, context: context)
+            switch signature.map({ $0.flatMap { responder.checkSignature($0, body: body) } }) {
+            case .failure(let refusal): write(refusal.answer, context: context)
+            case nil, .success: answer(head, body: body, context: context)
+            }
         case (.collecting(.route(let match, let request, let path, let query), let body), .end):
             state = .answering
             answer(match, request: request, path: path, query: query, body: body, context: context)
@@ -103,7 +107,9 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
                       method: request.method.rawValue, path: path, query: query, headers: request.headerFields),
                   head.invocationType == .requestResponse, head.logType == .none
             else { return nil }
-            return .invoke(head)
+            let signature = responder.authorize(method: request.method.rawValue, path: path, query: query,
+                                                authority: request.authority, headers: request.headerFields)
+            return .invoke(head, signature: signature)
         }
         guard let match = responder.routes.current.match(method: request.method.rawValue, path: path) else { return nil }
         return .route(match, request, path: path, query: query ?? "")

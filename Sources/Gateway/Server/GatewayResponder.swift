@@ -68,14 +68,28 @@ public struct GatewayResponder: HTTPResponder {
     // MARK: - The Invoke API
 
     func invokeAPI(_ request: Request, path: String, query: String?) async throws -> Response {
-        let head: InvokeRequest.Head
-        switch parseInvokeHead(method: request.method.rawValue, path: path, query: query, headers: request.headers) {
-        case .success(let parsed): head = parsed
+        // With authentication on, nothing about the request is answered before
+        // its signature is checked (its headers first, its body once read).
+        let signature: SigV4PendingCheck?
+        switch authorize(method: request.method.rawValue, path: path, query: query, authority: request.head.authority,
+                         headers: request.headers) {
+        case nil: signature = nil
+        case .success(let pending): signature = pending
         case .failure(let refusal): return Self.response(refusal)
         }
-        let limit = head.invocationType.payloadLimit
+        let parsed = parseInvokeHead(method: request.method.rawValue, path: path, query: query, headers: request.headers)
+        if signature == nil, case .failure(let refusal) = parsed { return Self.response(refusal) }
+        let limit = (try? parsed.get())?.invocationType.payloadLimit ?? LambdaInvokeAPI.maxSyncPayloadBytes
         guard let body = try await Self.collect(request, limit: limit) else {
             return Self.response(.error(.requestTooLarge(limit: limit), requestID: Self.newRequestID()))
+        }
+        if let signature, case .failure(let refusal) = checkSignature(signature, body: body) {
+            return Self.response(refusal)
+        }
+        let head: InvokeRequest.Head
+        switch parsed {
+        case .success(let checked): head = checked
+        case .failure(let refusal): return Self.response(refusal)
         }
         let invocation: InvokeRequest
         switch checkInvoke(head, body: body) {
@@ -101,6 +115,20 @@ public struct GatewayResponder: HTTPResponder {
         case .dryRun:
             return Self.response(.dryRun(requestID: Self.newRequestID()))
         }
+    }
+
+    /// The authentication of an Invoke API request's head: nil when none is
+    /// required, else the check that remains for its body, or the refusal.
+    func authorize(method: String, path: String, query: String?, authority: String?, headers: HTTPFields)
+        -> Result<SigV4PendingCheck, InvokeRefusal>?
+    {
+        configuration.authentication.authorize(method: method, path: path, query: query, authority: authority, headers: headers)?
+            .mapError { InvokeRefusal(.error($0, requestID: Self.newRequestID())) }
+    }
+
+    /// The rest of the authentication, once the body is known.
+    func checkSignature(_ pending: SigV4PendingCheck, body: ByteBuffer) -> Result<String, InvokeRefusal> {
+        pending.verify(body: body).mapError { InvokeRefusal(.error($0, requestID: Self.newRequestID())) }
     }
 
     /// The Invoke API request line and headers, checked; or the answer that refuses them.

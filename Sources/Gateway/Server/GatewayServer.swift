@@ -14,13 +14,20 @@ public struct GatewayConfiguration: Sendable {
     public var account: LambdaAccount
     /// `requestContext.apiId` of http-route events.
     public var apiID: String
+    /// Header and idle timeouts, and the most connections open at once.
+    public var limits: ConnectionLimits
+    /// Who may call the Invoke API (everyone, unless SigV4 is required).
+    public var authentication: GatewayAuthentication
 
     public init(host: String = "127.0.0.1", port: Int = 8080, account: LambdaAccount = LambdaAccount(),
-                apiID: String = "tandem") {
+                apiID: String = "tandem", limits: ConnectionLimits = ConnectionLimits(),
+                authentication: GatewayAuthentication = .none) {
         self.host = host
         self.port = port
         self.account = account
         self.apiID = apiID
+        self.limits = limits
+        self.authentication = authentication
     }
 
     /// `HOST:PORT` (`--gateway`); `[::1]:8080` for IPv6.
@@ -38,8 +45,14 @@ public struct GatewayConfiguration: Sendable {
 /// A failure of the gateway server itself.
 public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// What caused it, when something else failed first.
+    public var underlying: (any Error)?
+    public init(_ message: String, underlying: (any Error)? = nil) {
+        self.message = message
+        self.underlying = underlying
+    }
     public var description: String { message }
+    public static func == (lhs: GatewayError, rhs: GatewayError) -> Bool { lhs.message == rhs.message }
 }
 
 /// The HTTP front door, on Hummingbird: the Lambda Invoke API and the http
@@ -51,6 +64,7 @@ public final class GatewayServer: Service, Sendable {
     public let responder: GatewayResponder
     private let logger: Logger
     private let routeBox: RouteBox
+    private let counters: ConnectionCounters
 
     private struct Listening {
         var port: Int?
@@ -65,6 +79,7 @@ public final class GatewayServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.routeBox = RouteBox(try RouteTable(routes))
+        self.counters = ConnectionCounters(limit: configuration.limits.maxConnections)
         self.responder = GatewayResponder(invoker: invoker, routes: routeBox, configuration: configuration, logger: logger)
     }
 
@@ -75,6 +90,9 @@ public final class GatewayServer: Service, Sendable {
     public func setRoutes(_ routes: [GatewayRoute]) throws(RouteTableError) {
         routeBox.current = try RouteTable(routes)
     }
+
+    /// What the gateway did with its connections so far.
+    public var connectionStatistics: ConnectionStatistics { counters.statistics }
 
     /// The bound port once the server listens, else nil.
     public var port: Int? { listening.withLock { $0.port } }
@@ -96,9 +114,13 @@ public final class GatewayServer: Service, Sendable {
     /// The Hummingbird application serving this gateway.
     public func makeApplication() -> some ApplicationProtocol {
         let gateway = responder
+        let limits = configuration.limits
+        let counters = counters
         return Application(
             responder: responder,
-            server: HTTPServerBuilder { handler in GatewayChannel(responder: handler, gateway: gateway) },
+            server: HTTPServerBuilder { handler in
+                GatewayChannel(responder: handler, gateway: gateway, limits: limits, counters: counters)
+            },
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { [weak self] channel in self?.serverRunning(channel) },
             logger: logger)

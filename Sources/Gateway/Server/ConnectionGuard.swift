@@ -1,0 +1,223 @@
+import FunctionMode
+import NIOCore
+import NIOHTTP1
+
+/// The first handler of every gateway connection, below the HTTP codec: it
+/// admits the connection or closes it at once (``ConnectionLimits/maxConnections``),
+/// runs the header and idle timers of ``ConnectionDeadlines``, and writes the
+/// refusals the codec cannot write (raw bytes, then close).
+/// ``RequestPhaseObserver``, placed above the codec, tells it when a request
+/// head arrived, when a response ended, and when a request could not be parsed.
+final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let limits: ConnectionLimits
+    private let counters: ConnectionCounters
+    private var deadlines = ConnectionDeadlines()
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private var admitted = false
+    private var closing = false
+    private let dates = HTTPDateCache()
+
+    init(limits: ConnectionLimits, counters: ConnectionCounters) {
+        self.limits = limits
+        self.counters = counters
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        if admitted {
+            admitted = false
+            counters.release()
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }  // what a closing connection still sends is dropped
+        perform(deadlines.bytesArrived())
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if closing, let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)  // the client read the refusal and hung up
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: - Reports from above the codec
+
+    func headReceived() { perform(deadlines.headReceived()) }
+
+    func responseEnded() { perform(deadlines.responseEnded()) }
+
+    /// A `CONNECT`: the decoder parses nothing after one (it expects a tunnel), and
+    /// NIO's encoder sends no body after one, so it is refused here: 405 with the
+    /// JSON error, then the close — no later request on the connection waits forever.
+    func connectRequested() {
+        refuse(.methodNotAllowed("CONNECT"), headers: [(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+    }
+
+    /// The request could not be parsed: answered 400 unless a response is under way, then closed.
+    func malformed(_ error: HTTPParserError) {
+        counters.countMalformed()
+        if deadlines.isAnswering {
+            close()
+        } else {
+            refuse(.malformedRequest(Self.message(for: error)))
+        }
+    }
+
+    // MARK: - Internals
+
+    private func start(context: ChannelHandlerContext) {
+        guard !admitted, !closing else { return }
+        guard counters.admit() else {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        admitted = true
+        perform(deadlines.opened())
+    }
+
+    private func perform(_ action: ConnectionDeadlines.Action) {
+        switch action {
+        case .none:
+            return
+        case .disarm:
+            timer?.cancel()
+            timer = nil
+        case .arm(let deadline):
+            timer?.cancel()
+            guard let context else { return }
+            let delay = deadline == .header ? limits.headerTimeout : limits.idleTimeout
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: TimeAmount(delay)) {
+                let handler = bound.value
+                handler.timer = nil
+                handler.perform(handler.deadlines.deadlinePassed(deadline))
+            }
+        case .timedOut(.header, let answer):
+            counters.countHeaderTimeout()
+            if answer {
+                refuse(.requestTimeout("The request head did not arrive within \(Self.seconds(limits.headerTimeout))"))
+            } else {
+                close()
+            }
+        case .timedOut(.idle, _):
+            counters.countIdleTimeout()
+            close()
+        }
+    }
+
+    /// Writes `error` as the connection's last answer, then closes it the way
+    /// nginx's lingering close does: the sending side first, then — once the
+    /// client hung up, or after ``lingerTime`` — the whole connection. Closing
+    /// at once, with the rest of a large head still arriving, would make the
+    /// kernel reset the connection, and the client could lose the answer.
+    private func refuse(_ error: LambdaAPIError, headers: [(name: String, value: String)] = []) {
+        guard let context, !closing else { return }
+        closing = true
+        timer?.cancel()
+        let bytes = RawRefusal.bytes(error, requestID: Identifiers.requestID(), date: dates.now(), headers: headers)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        timer = context.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
+    }
+
+    /// How long a refused connection is still read (and its bytes dropped) before it is closed.
+    static let lingerTime = TimeAmount.seconds(2)
+
+    private func close() {
+        guard let context, !closing else { return }
+        closing = true
+        timer?.cancel()
+        timer = nil
+        context.close(promise: nil)
+    }
+
+    static func message(for error: HTTPParserError) -> String {
+        switch error {
+        case .headerOverflow:
+            "The request line and header fields are larger than the gateway accepts (80 KB)"
+        default:
+            "The request is not valid HTTP/1.1 (\(error))"
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return seconds == 1 ? "1 second" : "\(seconds) seconds" }
+        return "\(Double(seconds) + Double(attoseconds) / 1e18) seconds"
+    }
+}
+
+/// Sits above the HTTP/1 codec (after the pipelining handler, so it sees one
+/// request at a time) and reports to the ``ConnectionGuard``: request heads,
+/// ends of responses, and parse errors — which it keeps from Hummingbird, the
+/// guard having answered them; a `CONNECT` goes no further either.
+final class RequestPhaseObserver: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let connectionGuard: ConnectionGuard
+
+    init(connectionGuard: ConnectionGuard) {
+        self.connectionGuard = connectionGuard
+    }
+
+    private var refused = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        if case .head(let head) = unwrapInboundIn(data) {
+            if head.method == .CONNECT {
+                refused = true
+                connectionGuard.connectRequested()
+                return
+            }
+            connectionGuard.headReceived()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let isEnd: Bool
+        if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
+        context.write(data, promise: promise)
+        if isEnd { connectionGuard.responseEnded() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parse = error as? HTTPParserError {
+            connectionGuard.malformed(parse)
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+}
