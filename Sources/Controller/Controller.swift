@@ -190,7 +190,7 @@ public final class Controller: Sendable {
             throw ControllerError("cannot open the state database \(options.state.database): \(error)")
         }
         let logFiles = FunctionLogFiles(directory: options.state) { reports in
-            let records = reports.map(InvocationRecord.init(report:))
+            let records = reports.map { InvocationRecord(report: $0) }
             Task {
                 do { try await store.record(contentsOf: records) } catch {
                     logger.error("could not record an invocation", metadata: ["error": "\(error)"])
@@ -218,7 +218,9 @@ public final class Controller: Sendable {
         }
         let router = FunctionRouter(host: host, commands: commands)
         let events = EventQueue(store: store, functions: asyncFunctions, logger: logger) { name, payload, requestID in
-            await router.invoke(name, payload: payload, clientContext: nil, includeLog: false, requestID: requestID)
+            // The report comes back to the queue, which records it with the event's completion.
+            await router.invoke(name, payload: payload, clientContext: nil, includeLog: false, requestID: requestID,
+                                claimReport: true)
         }
         return Controller(
             manifest: manifest, decisions: decisions, engine: engine, functions: host, commands: commands, options: options,
@@ -382,7 +384,7 @@ struct FunctionHostService: Service {
 
 extension InvocationRecord {
     /// The ledger's record of a function invocation's report.
-    init(report: InvocationReport) {
+    init(report: InvocationReport, trigger: Trigger = .invoke) {
         let outcome: Outcome
         switch report.outcome {
         case .success: outcome = .success
@@ -394,7 +396,7 @@ extension InvocationRecord {
         case .unavailable: outcome = .unavailable
         }
         self.init(
-            requestID: report.requestID.rawValue, workload: report.function, mode: .function, trigger: .invoke,
+            requestID: report.requestID.rawValue, workload: report.function, mode: .function, trigger: trigger,
             startedAt: report.startedAtEpochMilliseconds, durationMs: report.durationMilliseconds,
             billedDurationMs: Int64(report.billedMilliseconds), memorySizeMB: report.memorySizeMiB,
             maxMemoryUsedMB: report.maxMemoryUsedMiB, initDurationMs: report.initDurationMilliseconds,
@@ -419,13 +421,15 @@ struct FunctionRouter: FunctionInvoker {
     }
 
     func invoke(
-        _ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool, requestID: InvocationID?
+        _ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool, requestID: InvocationID?,
+        claimReport: Bool = false
     ) async -> InvocationResult {
         if commands.definition(name) != nil {
-            return await commands.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog)
+            return await commands.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog,
+                                         claimReport: claimReport)
         }
         return await host.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog,
-                                 requestID: requestID)
+                                 requestID: requestID, claimReport: claimReport)
     }
 
     func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,

@@ -62,7 +62,15 @@ final class EventQueue: Service, Sendable {
         }
     }
 
+    /// Leases and runs events one at a time; settling each (waiting for its
+    /// report, then one transaction) overlaps with the next event's run.
     private func work(_ function: Function) async {
+        await withDiscardingTaskGroup { settling in
+            await lease(function, settling: &settling)
+        }
+    }
+
+    private func lease(_ function: Function, settling: inout DiscardingTaskGroup) async {
         let queue = Self.queueName(function.name)
         while !Task.isCancelled {
             let message: QueueMessage?
@@ -78,17 +86,22 @@ final class EventQueue: Service, Sendable {
                 await doorbell.wait(upTo: .milliseconds(500))
                 continue
             }
-            await handle(message, function)
+            let (requestID, payload) = Self.open(message.payload)
+            let result = await invoke(function.name, ByteBuffer(bytes: payload), requestID)
+            settling.addTask { await self.settle(message, function, result) }
         }
     }
 
-    private func handle(_ message: QueueMessage, _ function: Function) async {
-        let (requestID, payload) = Self.open(message.payload)
-        let result = await invoke(function.name, ByteBuffer(bytes: payload), requestID)
+    /// Records how an event's run ended: the queue's change and the run's
+    /// ledger row in one transaction, so that a crash cannot leave an event
+    /// handled without its row (its report arrives once its log has closed).
+    private func settle(_ message: QueueMessage, _ function: Function, _ result: InvocationResult) async {
+        let requestID = result.requestID
+        let record = result.report.map { InvocationRecord(report: $0, trigger: .event) }
         do {
             switch result.outcome {
             case .response:
-                try await store.complete(id: message.id, attempt: message.attempts)
+                try await store.complete(id: message.id, attempt: message.attempts, record: record)
             case .rejected, .failed(.shuttingDown):
                 // Throttled (or tandem is stopping): Lambda keeps the event and
                 // tries again later without counting an attempt.
@@ -97,7 +110,7 @@ final class EventQueue: Service, Sendable {
                 let error = result.errorDocument?.errorType ?? "Unhandled"
                 let outcome = try await store.fail(
                     id: message.id, attempt: message.attempts, error: error, now: Self.now(),
-                    retryAfter: function.policy.retryDelay(afterAttempt: message.attempts))
+                    retryAfter: function.policy.retryDelay(afterAttempt: message.attempts), record: record)
                 // A dead letter's copy for the workload's dead_letter queue was
                 // written with it, in the same transaction.
                 if case .deadLettered(let reason) = outcome {

@@ -82,9 +82,13 @@ extension Store {
 
     /// Deletes a leased message: it was handled. Returns `false` (and does nothing) if there
     /// is no such leased message, or `attempt` is given and is not its current delivery.
+    /// - Parameter record: the ledger row of the run that handled it, written in the same
+    ///   transaction (it ran, whether or not the message was still leased), so a crash
+    ///   can never leave a handled event without its row, or a row without its event handled.
     @discardableResult
-    public func complete(id: Int64, attempt: Int? = nil) async throws -> Bool {
+    public func complete(id: Int64, attempt: Int? = nil, record: InvocationRecord? = nil) async throws -> Bool {
         try await write("complete") { db in
+            try record?.insert(db)
             try db.cachedStatement(sql: """
                 DELETE FROM queue_message WHERE id = ? AND state = 'leased' AND (? IS NULL OR attempts = ?)
                 """).execute(arguments: [id, attempt, attempt])
@@ -97,13 +101,15 @@ extension Store {
     /// It is retried (visible again at `now + retryAfter`, see `RetryPolicy.retryDelay`) if
     /// it has attempts left and will still be within its maximum event age then; otherwise
     /// it moves to the dead letters with the reason.
+    /// - Parameter record: the ledger row of the failed attempt, written in the same transaction.
     @discardableResult
     public func fail(
-        id: Int64, attempt: Int? = nil, error: String, now: Int64, retryAfter: Duration
+        id: Int64, attempt: Int? = nil, error: String, now: Int64, retryAfter: Duration, record: InvocationRecord? = nil
     ) async throws -> FailOutcome {
         try Self.check("fail", retryAfter >= .zero, "retryAfter must not be negative")
         let retryAt = now + retryAfter.milliseconds
         return try await write("fail") { db in
+            try record?.insert(db)
             guard let message = try QueueMessage.fetchOne(db, key: id), message.state == .leased,
                   attempt == nil || attempt == message.attempts
             else { return .notLeased }
@@ -159,6 +165,16 @@ extension Store {
     /// One message by id, in any state.
     public func message(id: Int64) async throws -> QueueMessage? {
         try await read("message") { db in try QueueMessage.fetchOne(db, key: id) }
+    }
+
+    /// The messages of `queue` not yet handled (ready or leased), oldest first, at most `limit`.
+    public func pending(queue: String, limit: Int = 1000) async throws -> [QueueMessage] {
+        try Self.check("pending", limit > 0, "limit must be positive, got \(limit)")
+        typealias Columns = QueueMessage.CodingKeys
+        return try await read("pending") { db in
+            try QueueMessage.filter(Columns.queue == queue && Columns.state != QueueMessage.State.dead.rawValue)
+                .order(Columns.id).limit(limit).fetchAll(db)
+        }
     }
 
     /// Dead letters of `queue` (of every queue when `nil`), oldest first, at most `limit`.

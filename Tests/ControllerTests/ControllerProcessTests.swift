@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import NIOPosix
+import Store
 import Synchronization
 import Testing
 import TestSupport
@@ -117,6 +118,55 @@ struct ControllerProcessTests {
             let left = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"])
             #expect(left.isEmpty, "containers left behind: \(left.map(\.id))")
             for container in left { try? await engine.removeContainer(container.id, force: true) }
+        }
+    }
+}
+
+extension ControllerProcessTests {
+    @Test("SIGKILL under asynchronous load: every event the queue no longer holds has its ledger row (one transaction)")
+    func crashUnderAsyncLoad() async throws {
+        try await TandemUp.withFolder(Self.manifest) { folder in
+            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"])
+            defer { up.kill() }
+            let client = try await up.waitUntilAnswering()
+            // Warm up, so events run quickly while the load goes on.
+            _ = try await client.invoke("echo", payload: Array(#"{"echo":0}"#.utf8))
+            let accepted = Mutex<[String]>([])
+            let load = Task {
+                for n in 0..<400 {
+                    guard let id = try? await client.enqueue("echo", payload: Array(#"{"echo":\#(n)}"#.utf8)) else { return }
+                    accepted.withLock { $0.append(id) }
+                }
+            }
+            // Kill it mid-way, once some events have run.
+            let state = folder.appendingPathComponent(".tandem")
+            try await Task.sleep(for: .milliseconds(1500))
+            up.signal(SIGKILL)
+            _ = await up.waitForExit(upTo: .seconds(10))
+            load.cancel()
+            _ = await load.value
+            let ids = accepted.withLock { $0 }
+            try #require(ids.count > 10, "too few events were accepted before the kill: \(ids.count)")
+
+            let store = try Store.open(path: state.appendingPathComponent("tandem.sqlite").path)
+            defer { try? store.close() }
+            let pending = try await store.pending(queue: EventQueue.queueName("echo"), limit: 10_000)
+                .map { EventQueue.open($0.payload).0.rawValue }
+            let rows = try await store.records(workload: "echo", limit: 10_000).filter { $0.trigger == .event }
+            let recorded = Set(rows.map(\.requestID))
+            let handled = ids.filter { !pending.contains($0) }
+            #expect(!handled.isEmpty, "no event ran before the kill")
+            let missing = handled.filter { !recorded.contains($0) }
+            #expect(missing.isEmpty, "\(missing.count) of \(handled.count) handled events have no ledger row")
+            // And no row for an event that is still to run (echo never fails).
+            #expect(pending.filter { recorded.contains($0) }.isEmpty)
+            // The killed controller's environments are removed by the next start
+            // in this folder; the folder goes now, so remove them here.
+            let engine = try await EngineAvailability.requireEngine()
+            let project = Controller.projectLabel(folder.standardizedFileURL.path)
+            for container in try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"]) {
+                try? await engine.removeContainer(container.id, force: true)
+            }
         }
     }
 }

@@ -40,3 +40,35 @@ struct InvocationLogBookTests {
         #expect(one < two)
     }
 }
+
+@Suite("The log book's claimed reports")
+struct InvocationLogBookClaimTests {
+    @Test("a claimed report goes to its caller, not the observer; the log lines still go to the observer")
+    func claimed() async throws {
+        let observer = RecordingObserver()
+        let book = InvocationLogBook(observer: observer, settleTime: .milliseconds(10))
+        let (claimed, other) = (InvocationID("event-1"), InvocationID("sync-1"))
+        let env = EnvironmentID("env-a")
+        book.memory(env, maxUsageBytes: 7 << 20)
+        book.claimReport(claimed)
+        book.delivered(claimed, env: env, function: "f", memorySizeMiB: 128, initDuration: nil)
+        book.answered(claimed, duration: .milliseconds(3), outcome: .success, errorType: nil)
+        let report = await book.report(of: claimed)
+        #expect(report?.requestID == claimed)
+        #expect(report?.maxMemoryUsedMiB == 7)
+        book.delivered(other, env: env, function: "f", memorySizeMiB: 128, initDuration: nil)
+        book.answered(other, duration: .milliseconds(3), outcome: .success, errorType: nil)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while observer.reports.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(observer.reports.map(\.requestID) == [other])
+        #expect(observer.lines("f").filter { $0.hasPrefix("REPORT RequestId:") }.count == 2)
+    }
+
+    @Test("a claimed invocation that never ran returns no report at once")
+    func neverRan() async {
+        let book = InvocationLogBook(observer: nil)
+        book.claimReport(InvocationID("rejected"))
+        #expect(await book.report(of: InvocationID("rejected")) == nil)
+    }
+}

@@ -122,8 +122,11 @@ public final class CommandFunctions: Sendable {
     /// does not cut the invocation short (its container must be cleaned up).
     /// - Parameter includeLog: return the invocation's log (START … REPORT) in
     ///   ``InvocationResult/log`` (for `X-Amz-Log-Type: Tail`).
+    /// - Parameter claimReport: return the report in ``InvocationResult/report``
+    ///   instead of handing it to the observer.
     public func invoke(
-        _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false
+        _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false,
+        claimReport: Bool = false
     ) async -> InvocationResult {
         let id = InvocationID(Identifiers.requestID())
         let arrivedAt = ContinuousClock.now
@@ -162,7 +165,7 @@ public final class CommandFunctions: Sendable {
         let event = Array(payload.readableBytesView)
         // Its own task: a cancelled caller must not cancel the cleanup.
         var result = await Task {
-            await self.run(id, definition: definition, event: event, arrivedAt: arrivedAt)
+            await self.run(id, definition: definition, event: event, arrivedAt: arrivedAt, claimReport: claimReport)
         }.value
         state.withLock { state in
             state.running[function, default: 1] -= 1
@@ -185,7 +188,8 @@ public final class CommandFunctions: Sendable {
     }
 
     private func run(
-        _ id: InvocationID, definition: FunctionDefinition, event: [UInt8], arrivedAt: ContinuousClock.Instant
+        _ id: InvocationID, definition: FunctionDefinition, event: [UInt8], arrivedAt: ContinuousClock.Instant,
+        claimReport: Bool
     ) async -> InvocationResult {
         let environment = EnvironmentID("cmd-" + id.rawValue.prefix(8))
         var log = CommandLog(function: definition.name, requestID: id, observer: observer)
@@ -289,6 +293,7 @@ public final class CommandFunctions: Sendable {
         let finishedAt = ContinuousClock.now
 
         var text: String?
+        var claimed: InvocationReport?
         if let duration, let startedAtEpochMilliseconds {
             let (kind, errorType, note) = Self.logSummary(outcome, requestID: id)
             let milliseconds = duration.inMilliseconds
@@ -298,12 +303,15 @@ public final class CommandFunctions: Sendable {
                 billedMilliseconds: LambdaLogFormat.billedMilliseconds(milliseconds),
                 memorySizeMiB: definition.memoryMiB, maxMemoryUsedMiB: kind == .oom ? definition.memoryMiB : nil,
                 initDurationMilliseconds: initDuration?.inMilliseconds, outcome: kind, errorType: errorType)
-            text = log.finish(note: note, report: report)
+            text = log.finish(note: note, report: report, claimed: claimReport)
+            if claimReport { claimed = report }
         }
-        return InvocationResult(
+        var result = InvocationResult(
             requestID: id, function: definition.name, outcome: outcome,
             environment: duration == nil ? nil : environment, duration: duration, initDuration: initDuration,
             totalDuration: finishedAt - arrivedAt, memorySizeMiB: definition.memoryMiB, log: text)
+        result.report = claimed
+        return result
     }
 
     /// Removes the container in the background: the outcome is known, and the

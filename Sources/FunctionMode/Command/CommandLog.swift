@@ -48,7 +48,9 @@ struct CommandLog {
 
     /// The last stderr line, the note Lambda writes for a failure, END and
     /// REPORT. Returns the whole kept log.
-    mutating func finish(note: String?, report: InvocationReport?) -> String {
+    /// - Parameter claimed: the caller records the report itself: it does not
+    ///   go to the observer.
+    mutating func finish(note: String?, report: InvocationReport?, claimed: Bool = false) -> String {
         var closing: [String] = []
         if !partial.isEmpty {
             let line = String(decoding: partial, as: UTF8.self)
@@ -60,7 +62,7 @@ struct CommandLog {
         closing.append(LambdaLogFormat.end(requestID))
         if let report { closing.append(LambdaLogFormat.report(report)) }
         emit(closing)
-        if let report { observer?.invocationReported(report) }
+        if let report, !claimed { observer?.invocationReported(report) }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -151,12 +151,15 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
     ///   and return it in ``InvocationResult/log`` (for `X-Amz-Log-Type: Tail`).
     /// - Parameter requestID: the invocation's request id; a fresh UUID when nil
     ///   (an asynchronous event keeps its id across retries, as in Lambda).
+    /// - Parameter claimReport: return the invocation's report in
+    ///   ``InvocationResult/report`` instead of handing it to the observer (the
+    ///   caller records it itself, e.g. with an event's completion).
     public func invoke(
         _ function: String, payload: ByteBuffer, clientContext: String? = nil, includeLog: Bool = false,
-        requestID: InvocationID? = nil
+        requestID: InvocationID? = nil, claimReport: Bool = false
     ) async -> InvocationResult {
         await invoke(function, payload: payload, request: nil, clientContext: clientContext, includeLog: includeLog,
-                     requestID: requestID)
+                     requestID: requestID, claimReport: claimReport)
     }
 
     /// Invokes a function and calls `completion` once with its outcome, from
@@ -174,15 +177,23 @@ public final class FunctionHost: RuntimeAPIDelegate, Sendable {
 
     private func invoke(
         _ function: String, payload: ByteBuffer, request: ForwardedRequest?, clientContext: String?, includeLog: Bool,
-        requestID: InvocationID? = nil
+        requestID: InvocationID? = nil, claimReport: Bool = false
     ) async -> InvocationResult {
+        // The claim comes first: the report must never reach the observer.
+        let claimed = claimReport ? requestID ?? InvocationID(Identifiers.requestID()) : requestID
+        if claimReport, let claimed { logBook.claimReport(claimed) }
         var result = await withCheckedContinuation { continuation in
-            start(function, payload: payload, request: request, clientContext: clientContext, requestID: requestID) {
+            start(function, payload: payload, request: request, clientContext: clientContext, requestID: claimed) {
                 continuation.resume(returning: $0)
             }
         }
         if includeLog, result.environment != nil {
             result.log = await logBook.log(of: result.requestID)
+        }
+        if claimReport, let claimed {
+            // (An id already in flight was replaced by a fresh one, whose report went on as usual.)
+            let report = await logBook.report(of: claimed)
+            result.report = result.requestID == claimed ? report : nil
         }
         return result
     }

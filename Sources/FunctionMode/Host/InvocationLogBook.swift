@@ -45,6 +45,15 @@ final class InvocationLogBook: Sendable {
         var nextSerial: UInt64 = 0
         /// Lines and reports not yet handed to the observer, in order.
         var outbox = Outbox()
+        /// Reports a caller takes instead of the observer (``claimReport(_:)``).
+        var claims: [InvocationID: Claim] = [:]
+    }
+
+    /// A claimed report: kept for its caller once the log closes.
+    struct Claim: Sendable {
+        var closed = false
+        var report: InvocationReport?
+        var waiter: CheckedContinuation<InvocationReport?, Never>?
     }
 
     struct Outbox: Sendable {
@@ -219,6 +228,29 @@ final class InvocationLogBook: Sendable {
         if startSweeper { Task { await self.sweep() } }
     }
 
+    /// Makes the report of `id`'s next log go to ``report(of:)`` instead of the
+    /// observer. Claim before the invocation starts.
+    func claimReport(_ id: InvocationID) {
+        state.withLock { $0.claims[id] = Claim() }
+    }
+
+    /// The claimed report of `id`, once its log has closed; nil when it never
+    /// ran (no log was opened) or had no answer. The claim ends here.
+    func report(of id: InvocationID) async -> InvocationReport? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> InvocationReport?? in
+                guard let claim = state.claims[id] else { return .some(nil) }
+                if claim.closed || state.open[id] == nil {
+                    state.claims[id] = nil
+                    return .some(claim.report)
+                }
+                state.claims[id]?.waiter = continuation
+                return .none
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
     /// The finished log of an invocation (waits for it to be finished).
     func log(of id: InvocationID) async -> String? {
         await withCheckedContinuation { continuation in
@@ -238,8 +270,10 @@ final class InvocationLogBook: Sendable {
     struct Closed {
         let waiters: [CheckedContinuation<String?, Never>]
         let kept: [String]
+        var claimant: (CheckedContinuation<InvocationReport?, Never>, InvocationReport?)?
 
         func resumeWaiters() {
+            if let (waiter, report) = claimant { waiter.resume(returning: report) }
             guard !waiters.isEmpty else { return }
             let text = kept.joined(separator: "\n") + "\n"
             for waiter in waiters { waiter.resume(returning: text) }
@@ -278,8 +312,19 @@ final class InvocationLogBook: Sendable {
                 outcome: answered.outcome, errorType: answered.errorType)
         }
         lines.append(LambdaLogFormat.end(id))
-        if let report {
-            lines.append(LambdaLogFormat.report(report))
+        var claimant: (CheckedContinuation<InvocationReport?, Never>, InvocationReport?)?
+        if let report { lines.append(LambdaLogFormat.report(report)) }
+        if var claim = state.claims[id] {
+            // Its caller records it (with its own change, in one transaction).
+            if let waiter = claim.waiter {
+                state.claims[id] = nil
+                claimant = (waiter, report)
+            } else {
+                claim.closed = true
+                claim.report = report
+                state.claims[id] = claim
+            }
+        } else if let report {
             state.outbox.reports.append(report)
         }
         for line in lines { keep(line, in: &log) }
@@ -291,7 +336,7 @@ final class InvocationLogBook: Sendable {
             let dropped = state.finishedOrder.removeFirst()
             state.finished[dropped] = nil
         }
-        return Closed(waiters: log.waiters, kept: log.lines)
+        return Closed(waiters: log.waiters, kept: log.lines, claimant: claimant)
     }
 
     private static func keep(_ line: String, in log: inout OpenLog) {

@@ -34,6 +34,10 @@ public struct InvocationResult: Sendable {
     public var log: String?
     /// For an http function: its HTTP answer (status, headers, body).
     public var httpResponse: ForwardedResponse?
+    /// The invocation's report (its ledger row's figures), when the caller
+    /// claimed it: it then goes to the caller instead of the observer, so the
+    /// caller can record it with its own state change in one transaction.
+    public var report: InvocationReport?
 
     /// Lambda's error document for outcomes that are errors, with the
     /// `errorType` Lambda uses; nil for a result.
