@@ -166,30 +166,27 @@ struct FunctionHostTests {
         }
     }
 
-    @Test("another environment's request id is refused with 403 on this environment's endpoint")
+    @Test("another environment's request id is refused with 403 on this environment's endpoint, from inside it")
     func isolation() async throws {
         try await FunctionTestSupport.withHost { host in
-            host.deploy(FunctionTestSupport.echo("isolated", reserved: 2))
-            async let slow = host.invoke("isolated", payload: ByteBuffer(string: #"{"sleep_ms":2500}"#))
-            async let other = host.invoke("isolated", payload: ByteBuffer(string: #"{"sleep_ms":2500}"#))
+            try await TestImages.shared.folder(
+                "images/shell-function", tag: RuntimeIsolationTests.shellImage, engine: host.engine)
+            var probe = RuntimeIsolationTests.attacker("isolated")
+            probe.reservedConcurrency = 2
+            host.deploy(probe)
+            async let slow = RuntimeIsolationTests.run("sleep 3; echo slow-done", in: "isolated", on: host)
             try await eventually(timeout: .seconds(15)) {
-                host.environmentViews.filter { $0.phase == .busy }.count == 2
+                host.environmentViews.contains { $0.phase == .busy }
             }
-            let busy = host.environmentViews.filter { $0.phase == .busy }.map(\.id)
-            let (a, b) = (busy[0], busy[1])
+            let a = try #require(host.environmentViews.first { $0.phase == .busy }?.id)
             let requestOfA = try #require(host.currentInvocation(of: a))
-            let endpointOfB = try #require(host.runtimeAPIAddress(of: b))
-            let client = try CurlHTTPClient(endpoint: .tcp(baseURL: "http://\(endpointOfB)"))
-            let stolen = try await client.execute(HTTPRequest(
-                method: "POST", path: "/2018-06-01/runtime/invocation/\(requestOfA.rawValue)/response",
-                body: .bytes(Array("stolen".utf8))))
-            #expect(stolen.status == 403)
-            let made = try await client.execute(HTTPRequest(
-                method: "POST", path: "/2018-06-01/runtime/invocation/not-a-request/response",
-                body: .bytes(Array("made up".utf8))))
-            #expect(made.status == 400)
-            let results = await [slow, other]
-            #expect(results.allSatisfy { $0.bodyText == #"{"sleep_ms":2500}"# })
+            // Environment B's own processes post an answer for A's invocation, and one for a made-up id.
+            let post = "wget -S -O - --post-data=stolen http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"
+            let stolen = await RuntimeIsolationTests.run(
+                "\(post)/\(requestOfA.rawValue)/response; \(post)/not-a-request/response", in: "isolated", on: host)
+            #expect(stolen.contains("403 Forbidden"), "\(stolen)")
+            #expect(stolen.contains("400 Bad Request"), "\(stolen)")
+            #expect(await slow.contains("slow-done"))
         }
     }
 
