@@ -170,15 +170,27 @@ struct UpCommand: AsyncParsableCommand {
 /// `tandem down`: stops the controller running here.
 struct DownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop the controller running in this folder; every environment is removed.")
+        commandName: "down",
+        abstract: "Stop the controller running in this folder and wait until it is gone; every environment is removed.")
 
     func run() async throws {
+        let client = ControlClient(socketPath: StateDirectory().controlSocket)
         do {
-            try await ControlClient(socketPath: StateDirectory().controlSocket).down()
-            print("tandem: stopping")
+            try await client.down()
+            print("tandem: stopping (accepted work has the controller's --stop-timeout to finish)")
         } catch let error as ControllerError {
             throw CLIError(error.description)
         }
+        // Like `docker stop`: back when the controller is gone (its folder lock is free).
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if (try? StateLock.acquire(StateDirectory())) != nil {
+                print("tandem: stopped")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CLIError("the controller is still stopping after 2 minutes")
     }
 }
 
