@@ -60,6 +60,9 @@ final class EventQueue: Service, Sendable {
                 }
             }
         }
+        // With no function to feed it has nothing to do, and idles: a service
+        // that ends out of turn would end the controller.
+        try? await gracefulShutdown()
     }
 
     /// Leases and runs events one at a time; settling each (waiting for its

@@ -91,6 +91,23 @@ struct ControllerTests {
         }
     }
 
+    @Test("a manifest with no function-mode workload runs (its idle parts never end the controller) and stops cleanly")
+    func noFunctions() async throws {
+        try await ControllerTestSupport.withController(manifest: """
+            version: 1
+            workloads:
+              web:
+                image: tandem/not-started:latest
+                contract: http
+                mode: service
+            """) { _, client in
+            try await Task.sleep(for: .seconds(1))
+            let list = try await client.processList()
+            #expect(list.workloads.map(\.name) == ["web"])
+            #expect(list.workloads.first?.running == false)
+        }
+    }
+
     @Test("a manifest naming an image that is not on this machine is refused with a clear message")
     func missingImage() async throws {
         let error = await #expect(throws: ControllerError.self) {
