@@ -98,7 +98,7 @@ enum SigV4Canonical {
         var index = 0
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+               let high = Percent.hexValue(bytes[index + 1]), let low = Percent.hexValue(bytes[index + 2]) {
                 out.append(high << 4 | low)
                 index += 3
             } else {
@@ -109,14 +109,6 @@ enum SigV4Canonical {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
