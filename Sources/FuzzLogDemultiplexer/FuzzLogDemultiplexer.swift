@@ -2,15 +2,15 @@ import Engine
 import FuzzSupport
 
 // The engine's log-frame demultiplexer. The input is the stream; its first byte
-// chooses how it is cut into reads (1…32 bytes each) and whether a 70,000-byte
-// frame goes first (so the buffer compaction past 64 KB runs). Checked: the
+// chooses how it is cut into reads (1…32 bytes each) and whether (1 in 16) a
+// 70,000-byte frame goes first (so the buffer compaction past 64 KB runs). Checked: the
 // stream fed in pieces gives exactly what it gives fed at once (the same frames,
 // the same error, the same bytes left over), and no frame is empty or too long.
 
 func fuzzOne(_ bytes: [UInt8]) {
     guard let control = bytes.first else { return }
     var stream = Array(bytes.dropFirst())
-    if control & 0x80 != 0 {
+    if control >= 0xF0 {
         let size = 70_000
         stream = [1, 0, 0, 0, UInt8(size >> 24 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]
             + [UInt8](repeating: 0x61, count: size) + stream
