@@ -150,6 +150,60 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Fuzz targets (fuzz/run): each is an executable that libFuzzer drives when built
+        // with `-sanitize=fuzzer -DTANDEM_FUZZING`; built normally, it replays the input
+        // files named on its command line (see Sources/FuzzSupport).
+        .target(
+            name: "FuzzSupport",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzManifest",
+            dependencies: ["FuzzSupport", "Manifest"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzLogDemultiplexer",
+            dependencies: ["FuzzSupport", "Engine"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzRuntimeAPI",
+            dependencies: [
+                "FuzzSupport", "FunctionMode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzInvokeRequest",
+            dependencies: [
+                "FuzzSupport", "Gateway",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzHTTPAPIEvent",
+            dependencies: [
+                "FuzzSupport", "Gateway",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzHTTPAPIResponse",
+            dependencies: [
+                "FuzzSupport", "Gateway",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // What the integration tests share: engine availability, test images.
         .target(
             name: "TestSupport",

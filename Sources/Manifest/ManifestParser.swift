@@ -145,6 +145,11 @@ public enum ManifestParser {
         return nil
     }
 
+    /// A line break for YAML: LF, CR, CRLF (one `Character`), NEL, LS, PS.
+    static func isYAMLLineBreak(_ character: Character) -> Bool {
+        ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(character)
+    }
+
     private static func isAnchorByte(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
@@ -157,7 +162,10 @@ public enum ManifestParser {
         func make(line: Int, column: Int, _ message: String, hint: String? = nil) -> Diagnostic {
             Diagnostic(file: fileName, line: line, column: column, keyPath: "", message: message, hint: hint)
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Lines as YAML counts them (Yams' marks are 1-based in these): a Swift
+        // `Character` "\r\n" is not "\n", so splitting on "\n" alone kept a CRLF file
+        // as one line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: isYAMLLineBreak)
         func character(at mark: Mark) -> Unicode.Scalar? {
             guard mark.line >= 1, mark.line <= lines.count else { return nil }
             let scalars = Array(lines[mark.line - 1].unicodeScalars)
@@ -177,10 +185,10 @@ public enum ManifestParser {
             // Yams gives the first occurrence; point at the repeat, written at the same column below it.
             let first = context.mark
             let key = duplicates.first ?? ""
-            for index in first.line..<lines.count {
+            for index in min(max(first.line, 0), lines.count)..<lines.count {
                 let scalars = Array(lines[index].unicodeScalars)
                 let column = first.column - 1
-                guard scalars.count > column, scalars[..<column].allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
+                guard column >= 0, scalars.count > column, scalars[..<column].allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
                 var rest = String(String.UnicodeScalarView(scalars[column...]))
                 if rest.hasPrefix("\"\(key)\"") || rest.hasPrefix("'\(key)'") { rest = String(rest.dropFirst(key.count + 2)) }
                 else if rest.hasPrefix(key) { rest = String(rest.dropFirst(key.count)) }

@@ -45,8 +45,7 @@ public final class RuntimeAPIServer: Sendable {
                         throw RuntimeAPIServerError(message: "connection from \(peer ?? "?") refused")
                     }
                     connections.insert(channel)
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(env: env, delegate: delegate))
+                    try Self.configure(channel, env: env, delegate: delegate)
                 }
             }
             .bind(host: host, port: 0)
@@ -56,6 +55,14 @@ public final class RuntimeAPIServer: Sendable {
             throw RuntimeAPIServerError(message: "the Runtime API endpoint for \(env) has no port")
         }
         return RuntimeEndpoint(address: "\(host):\(port)", listener: channel, connections: connections, gate: gate)
+    }
+
+    /// The pipeline of one Runtime API connection: NIO's HTTP/1 server (with its
+    /// error handling) and the handler that routes requests to `delegate`. Package
+    /// access for the fuzz target, which feeds it raw bytes in an `EmbeddedChannel`.
+    package static func configure(_ channel: any Channel, env: EnvironmentID, delegate: any RuntimeAPIDelegate) throws {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+        try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(env: env, delegate: delegate))
     }
 }
 
