@@ -93,8 +93,9 @@ struct ControllerProcessTests {
         try await taken.close()
     }
 
-    @Test("SIGTERM while an environment is stuck ends the controller within the stop timeout and removes every container")
-    func sigtermWithStuckEnvironment() async throws {
+    @Test("SIGTERM or `down` while an environment is stuck ends the controller within the stop timeout and removes every container",
+          arguments: ["SIGTERM", "down"])
+    func stopWithStuckEnvironment(_ how: String) async throws {
         let engine = try await EngineAvailability.requireEngine()
         try await TandemUp.withFolder(Self.manifest) { folder in
             let up = try TandemUp.start(
@@ -109,9 +110,9 @@ struct ControllerProcessTests {
             }
             try await Task.sleep(for: .milliseconds(500))
             let stopped = ContinuousClock.now
-            up.signal(SIGTERM)
+            if how == "down" { try await client.down() } else { up.signal(SIGTERM) }
             let status = await up.waitForExit(upTo: .seconds(15))
-            #expect(status != nil, "still running 15 s after SIGTERM: \(up.output)")
+            #expect(status == 0, "\(how): \(String(describing: status)) 15 s later: \(up.output)")
             #expect(ContinuousClock.now - stopped < .seconds(9), "took \(ContinuousClock.now - stopped)")
             let answer = await stuck.result
             #expect((try? answer.get())?.functionError == "Runtime.ShuttingDown", "\(answer) \(up.output)")
