@@ -349,12 +349,14 @@ struct EngineBasicsIntegrationTests {
         print("sequential ping through EngineClient: \(each) each")
     }
 
-    @Test("a missing socket gives the unreachable error within 1 s")
+    @Test("a missing socket gives the unreachable error at once (within 3 s, not a connect timeout)")
     func unreachable() async throws {
         let client = try EngineClient(socketPath: "/tmp/tandem-no-engine-\(UUID().uuidString).sock")
         let clock = ContinuousClock()
         // The fastest of three tries: on a loaded 2-core CI machine the other
-        // suites' containers can delay this task itself past a second.
+        // suites' containers (and builds beside them) delayed this task itself
+        // by 1.4 s. A missing socket fails at connect; what this guards against
+        // is waiting for a timeout (tens of seconds).
         var fastest = Duration.seconds(60)
         for _ in 0..<3 {
             let start = clock.now
@@ -368,7 +370,7 @@ struct EngineBasicsIntegrationTests {
             await #expect(throws: EngineError.self) { _ = try await client.listContainers() }
             fastest = min(fastest, clock.now - start)
         }
-        #expect(fastest < .seconds(1))
+        #expect(fastest < .seconds(3))
     }
 
     @Test("images: build (with a failing build surfaced), inspect, list, tag, remove")
