@@ -45,8 +45,12 @@ final class InvocationLogBook: Sendable {
         var nextSerial: UInt64 = 0
         /// Lines and reports not yet handed to the observer, in order.
         var outbox = Outbox()
-        /// Reports a caller takes instead of the observer (``claimReport(_:)``).
-        var claims: [InvocationID: Claim] = [:]
+    }
+
+    /// A claimed log's report on its way to the caller who claimed it.
+    struct Claimant {
+        let waiter: CheckedContinuation<InvocationReport?, Never>?
+        let report: InvocationReport?
     }
 
     /// A claimed report: kept for its caller once the log closes.
@@ -86,6 +90,9 @@ final class InvocationLogBook: Sendable {
     /// Most bytes of one invocation's log kept in memory (Tail shows the last 4 KB).
     static let keptBytes = 16 * 1024
     private let state = Mutex(State())
+    /// Reports a caller takes instead of the observer (``claimReport(_:)``);
+    /// locked inside `state`'s lock when both are held.
+    private let claims = Mutex<[InvocationID: Claim]>([:])
     private let observer: (any FunctionHostObserver)?
     let settleTime: Duration
 
@@ -138,8 +145,8 @@ final class InvocationLogBook: Sendable {
         let (previous, startSweeper) = state.withLock { state -> ([Closed], Bool) in
             // The environment's previous invocation ends here at the latest, and
             // so does an earlier attempt of this one (a retried event's).
-            var previous = state.owner[env].flatMap { Self.close($0, in: &state) }.map { [$0] } ?? []
-            if state.open[id] != nil, let earlier = Self.close(id, in: &state) { previous.append(earlier) }
+            var previous = state.owner[env].flatMap { self.close($0, in: &state) }.map { [$0] } ?? []
+            if state.open[id] != nil, let earlier = self.close(id, in: &state) { previous.append(earlier) }
             state.nextSerial += 1
             var log = OpenLog(serial: state.nextSerial, function: function, environment: env, startedAt: startedAt, memorySizeMiB: memorySizeMiB,
                               initDuration: initDuration, lines: [])
@@ -202,7 +209,7 @@ final class InvocationLogBook: Sendable {
                     }
                 }
                 state.due = waiting
-                let closed = ready.compactMap { Self.close($0, in: &state) }
+                let closed = ready.compactMap { self.close($0, in: &state) }
                 let outbox = state.outbox
                 state.outbox = Outbox()
                 if waiting.isEmpty { state.sweeping = false }
@@ -219,7 +226,7 @@ final class InvocationLogBook: Sendable {
         // A last line without its newline still belongs to the log.
         if state.withLock({ $0.partial[env] != nil }) { output(env, function: function, [UInt8(ascii: "\n")]) }
         let (closed, startSweeper) = state.withLock { state -> (Closed?, Bool) in
-            let closed = state.owner[env].flatMap { Self.close($0, in: &state) }
+            let closed = state.owner[env].flatMap { self.close($0, in: &state) }
             state.maxMemory[env] = nil
             state.partial[env] = nil
             return (closed, closed != nil && Self.claimSweeper(&state))
@@ -231,7 +238,7 @@ final class InvocationLogBook: Sendable {
     /// Makes the report of `id`'s next log go to ``report(of:)`` instead of the
     /// observer. Claim before the invocation starts.
     func claimReport(_ id: InvocationID) {
-        state.withLock { $0.claims[id] = Claim() }
+        claims.withLock { $0[id] = Claim() }
     }
 
     /// The claimed report of `id`, once its log has closed; nil when it never
@@ -239,13 +246,16 @@ final class InvocationLogBook: Sendable {
     func report(of id: InvocationID) async -> InvocationReport? {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> InvocationReport?? in
-                guard let claim = state.claims[id] else { return .some(nil) }
-                if claim.closed || state.open[id] == nil {
-                    state.claims[id] = nil
-                    return .some(claim.report)
+                let isOpen = state.open[id] != nil
+                return claims.withLock { claims -> InvocationReport?? in
+                    guard let claim = claims[id] else { return .some(nil) }
+                    if claim.closed || !isOpen {
+                        claims[id] = nil
+                        return .some(claim.report)
+                    }
+                    claims[id]?.waiter = continuation
+                    return .none
                 }
-                state.claims[id]?.waiter = continuation
-                return .none
             }
             if let ready { continuation.resume(returning: ready) }
         }
@@ -270,10 +280,10 @@ final class InvocationLogBook: Sendable {
     struct Closed {
         let waiters: [CheckedContinuation<String?, Never>]
         let kept: [String]
-        var claimant: (CheckedContinuation<InvocationReport?, Never>, InvocationReport?)?
+        var claimant: Claimant?
 
         func resumeWaiters() {
-            if let (waiter, report) = claimant { waiter.resume(returning: report) }
+            if let claimant, let waiter = claimant.waiter { waiter.resume(returning: claimant.report) }
             guard !waiters.isEmpty else { return }
             let text = kept.joined(separator: "\n") + "\n"
             for waiter in waiters { waiter.resume(returning: text) }
@@ -288,7 +298,7 @@ final class InvocationLogBook: Sendable {
     }
 
     /// Ends an open log: END and REPORT join it and the outbox.
-    private static func close(_ id: InvocationID, in state: inout State) -> Closed? {
+    private func close(_ id: InvocationID, in state: inout State) -> Closed? {
         guard var log = state.open.removeValue(forKey: id) else { return nil }
         if state.owner[log.environment] == id { state.owner[log.environment] = nil }
         var lines: [String] = []
@@ -312,22 +322,14 @@ final class InvocationLogBook: Sendable {
                 outcome: answered.outcome, errorType: answered.errorType)
         }
         lines.append(LambdaLogFormat.end(id))
-        var claimant: (CheckedContinuation<InvocationReport?, Never>, InvocationReport?)?
-        if let report { lines.append(LambdaLogFormat.report(report)) }
-        if var claim = state.claims[id] {
-            // Its caller records it (with its own change, in one transaction).
-            if let waiter = claim.waiter {
-                state.claims[id] = nil
-                claimant = (waiter, report)
-            } else {
-                claim.closed = true
-                claim.report = report
-                state.claims[id] = claim
-            }
-        } else if let report {
-            state.outbox.reports.append(report)
+        // A claimed report goes to its caller, who records it with its own
+        // change in one transaction; any other to the observer.
+        let claimant = settleClaim(id, report: report)
+        if let report {
+            lines.append(LambdaLogFormat.report(report))
+            if claimant == nil { state.outbox.reports.append(report) }
         }
-        for line in lines { keep(line, in: &log) }
+        for line in lines { Self.keep(line, in: &log) }
         state.outbox.post(log.function, lines)
         // Kept as lines (joined only if a late Tail reader asks).
         state.finished[id] = log.lines
@@ -337,6 +339,23 @@ final class InvocationLogBook: Sendable {
             state.finished[dropped] = nil
         }
         return Closed(waiters: log.waiters, kept: log.lines, claimant: claimant)
+    }
+
+    /// What becomes of a closed log's report when it was claimed: nil when it
+    /// was not; else the caller's waiter to resume (outside the lock), or no
+    /// waiter yet (the report is kept until the caller asks).
+    private func settleClaim(_ id: InvocationID, report: InvocationReport?) -> Claimant? {
+        claims.withLock { claims in
+            guard var claim = claims[id] else { return nil }
+            if let waiter = claim.waiter {
+                claims[id] = nil
+                return Claimant(waiter: waiter, report: report)
+            }
+            claim.closed = true
+            claim.report = report
+            claims[id] = claim
+            return Claimant(waiter: nil, report: report)
+        }
     }
 
     private static func keep(_ line: String, in log: inout OpenLog) {
