@@ -45,12 +45,6 @@ public struct ControllerOptions: Sendable {
     }
 }
 
-/// An error `tandem up` reports as one clear line.
-public struct ControllerError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// The daemon: places the manifest's workloads, runs the function-mode ones,
 /// serves the gateway and the control socket, and shuts everything down on
 /// SIGINT/SIGTERM or `tandem down`.
@@ -104,7 +98,7 @@ public final class Controller: Sendable {
         do {
             manifest = try ManifestLoader.load(path: options.manifestPath)
         } catch {
-            throw ControllerError("\(error)")
+            throw ControllerError(.manifestInvalid, "\(error)", underlying: error)
         }
         let machine = MachineCapacity(memoryMiB: Int(clamping: ProcessInfo.processInfo.physicalMemory >> 20))
         let decisions = PlacementModel().decide(manifest, machine: machine)
@@ -114,12 +108,13 @@ public final class Controller: Sendable {
             engine = try EngineClient(socketPath: options.engineSocket, logger: logger)
             try await engine.ping(timeout: .seconds(2))
         } catch {
-            throw ControllerError("\(error)")
+            throw ControllerError(.engineUnreachable, "\(error)", underlying: error)
         }
         do {
             try options.state.create()
         } catch {
-            throw ControllerError("cannot prepare the state folder \(options.state.root.path): \(error)")
+            throw ControllerError(.stateUnavailable, "cannot prepare the state folder \(options.state.root.path): \(error)",
+                                  underlying: error)
         }
         // One controller per folder: the lock comes before anything is touched.
         let lock: StateLock
@@ -127,9 +122,9 @@ public final class Controller: Sendable {
             lock = try StateLock.acquire(options.state)
         } catch .held {
             throw ControllerError(
-                "a controller is already running here (it holds \(options.state.lockFile)); `tandem down` stops it")
+                .alreadyRunning, "a controller is already running here (it holds \(options.state.lockFile)); `tandem down` stops it")
         } catch {
-            throw ControllerError("\(error)")
+            throw ControllerError(.stateUnavailable, "\(error)", underlying: error)
         }
         // The gateway's address is checked before minutes of image builds.
         try await Self.checkBindable(host: options.gatewayHost, port: options.gatewayPort)
@@ -138,7 +133,12 @@ public final class Controller: Sendable {
 
         // Environments of an earlier run cannot be adopted: their Runtime API
         // endpoints died with that controller. Remove them.
-        let leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=function"])
+        let leftovers: [ContainerSummary]
+        do {
+            leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=function"])
+        } catch {
+            throw ControllerError(.engineFailed, "cannot list the containers an earlier run left: \(error)", underlying: error)
+        }
         for container in leftovers {
             try? await engine.removeContainer(container.id, force: true)
         }
@@ -155,30 +155,38 @@ public final class Controller: Sendable {
             switch workload.source {
             case .build(let context, let dockerfile):
                 if let dockerfile, dockerfile != "Dockerfile" {
-                    throw ControllerError("\(workload.name): build.dockerfile \(dockerfile) is not supported yet; name the file Dockerfile")
+                    throw ControllerError(.unsupported, "\(workload.name): build.dockerfile \(dockerfile) is not supported yet; name the file Dockerfile")
                 }
                 let folder = ImageFolder(context, relativeTo: manifestDirectory)
                 let started = ContinuousClock.now
                 do {
                     _ = try await folder.build(with: engine, tag: image)
                 } catch {
-                    throw ControllerError("\(workload.name): could not build \(context): \(error)")
+                    throw ControllerError(.buildFailed, "\(workload.name): could not build \(context): \(error)", underlying: error)
                 }
                 progress("\(workload.name): built \(image) from \(context) in \(Self.seconds(ContinuousClock.now - started))")
             case .image(let reference):
                 do {
                     _ = try await engine.inspectImage(reference)
                 } catch let error as EngineError where error.code == .notFound {
-                    throw ControllerError("\(workload.name): image \(reference) is not on this machine and no registry can be reached; build it (build: FOLDER) or `tandem build FOLDER`")
+                    throw ControllerError(
+                        .imageMissing,
+                        "\(workload.name): image \(reference) is not on this machine and no registry can be reached; build it (build: FOLDER) or `tandem build FOLDER`",
+                        underlying: error)
                 }
             }
             functionWorkloads.insert(workload.name)
             definitions.append(FunctionDefinition(workload: workload, image: image))
         }
 
-        let bridge = try await engine.inspectNetwork("bridge")
+        let bridge: NetworkInspect
+        do {
+            bridge = try await engine.inspectNetwork("bridge")
+        } catch {
+            throw ControllerError(.engineFailed, "cannot inspect the engine's bridge network: \(error)", underlying: error)
+        }
         guard let runtimeHost = BridgeAddress.gateway(of: bridge) else {
-            throw ControllerError("the engine's bridge network has no gateway address; function environments could not reach the Runtime API")
+            throw ControllerError(.engineFailed, "the engine's bridge network has no gateway address; function environments could not reach the Runtime API")
         }
         var settings = options.settings
         settings.project = project
@@ -187,7 +195,8 @@ public final class Controller: Sendable {
             try options.state.createDatabaseFile()
             store = try Store.open(path: options.state.database)
         } catch {
-            throw ControllerError("cannot open the state database \(options.state.database): \(error)")
+            throw ControllerError(.stateUnavailable, "cannot open the state database \(options.state.database): \(error)",
+                                  underlying: error)
         }
         let logFiles = FunctionLogFiles(directory: options.state) { reports in
             let records = reports.map { InvocationRecord(report: $0) }
@@ -237,10 +246,12 @@ public final class Controller: Sendable {
             try await channel.close()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw ControllerError(
+                .gatewayAddressInUse,
                 "the gateway cannot listen on \(host):\(port): the address is in use (another `tandem up`?); "
-                    + "stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+                    + "stop it with `tandem down` there, or choose another with --gateway HOST:PORT",
+                underlying: error)
         } catch {
-            throw ControllerError("the gateway cannot listen on \(host):\(port): \(error)")
+            throw ControllerError(.gatewayAddressInUse, "the gateway cannot listen on \(host):\(port): \(error)", underlying: error)
         }
     }
 
@@ -281,8 +292,10 @@ public final class Controller: Sendable {
             try await stop.run { try await group.run() }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             failure = ControllerError(
+                .gatewayAddressInUse,
                 "the gateway cannot listen on \(options.gatewayHost):\(options.gatewayPort): the address is in use "
-                    + "(another `tandem up`?); stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+                    + "(another `tandem up`?); stop it with `tandem down` there, or choose another with --gateway HOST:PORT",
+                underlying: error)
         } catch {
             failure = error
         }
@@ -329,7 +342,7 @@ public final class Controller: Sendable {
                                                     authentication: options.gatewayAuthentication),
                 logger: logger)
         } catch {
-            throw ControllerError("the manifest's http routes cannot be served: \(error)")
+            throw ControllerError(.gatewayUnavailable, "the manifest's http routes cannot be served: \(error)", underlying: error)
         }
         gatewayServer.withLock { $0 = server }
         let host = options.gatewayHost
@@ -447,7 +460,7 @@ struct FunctionRouter: FunctionInvoker {
     }
 
     func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
-        guard let events else { throw ControllerError("asynchronous invocations are not accepted here") }
+        guard let events else { throw ControllerError(.unsupported, "asynchronous invocations are not accepted here") }
         return try await events.enqueue(name, payload: Array(payload.readableBytesView))
     }
 }
