@@ -13,13 +13,11 @@ extension FunctionHost {
         let admitted = core.withLock { core -> Bool in
             guard !core.stopped else { return false }
             core.environments[env] = Environment(function: function)
-            core.starting += 1
             return true
         }
         guard admitted else {
             return perform(core.withLock { $0.fleet.environmentFailedToStart(env, message: "tandem is shutting down") })
         }
-        defer { core.withLock { $0.starting -= 1 } }
         do {
             var runtimeAPI = ""
             if definition.contract == .lambda {
@@ -51,11 +49,17 @@ extension FunctionHost {
                 }
                 gate.admit(address)
             }
-            Task { await self.watch(env, containerID: created.id, exit: exit) }
-            Task { await self.followOutput(env, function: function, containerID: created.id) }
-            Task { await self.followMemory(env, containerID: created.id) }
+            // Shutdown waits for this start, so the queue is open unless it gave up waiting.
+            guard work.submit({ await self.watch(env, containerID: created.id, exit: exit) }) else {
+                exit.cancel()
+                await removeContainer(created.id, paused: false)
+                return environmentGone(env, exitCode: 137, outOfMemory: false)
+            }
+            // The streams end with the container: shutdown need not wait for them (run() does).
+            work.submit(counted: false) { await self.followOutput(env, function: function, containerID: created.id) }
+            work.submit(counted: false) { await self.followMemory(env, containerID: created.id) }
             if case .http(let port) = definition.contract {
-                Task { await self.awaitServer(env, containerID: created.id, port: port) }
+                work.submit { await self.awaitServer(env, containerID: created.id, port: port) }
             }
         } catch {
             logger.warning("environment failed to start", metadata: ["function": "\(function)", "env": "\(env)", "error": "\(error)"])
@@ -138,7 +142,7 @@ extension FunctionHost {
             return (core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now), removed)
         }
         removed?.server?.close()
-        if let endpoint = removed?.endpoint { Task { await endpoint.close() } }
+        if let endpoint = removed?.endpoint { work.submit { await endpoint.close() } }
         perform(actions)
     }
 

@@ -2,15 +2,44 @@ import Foundation
 
 // The timer loop, the drain and the shutdown.
 extension FunctionHost {
-    /// Runs the timers (timeouts, freezing, reaping) until cancelled, or until a
-    /// drain (``drain(within:)``) is over; then shuts every environment down.
+    /// Runs the timers (timeouts, freezing, reaping) and the engine work the
+    /// host starts, until cancelled or until a drain (``drain(within:)``) is
+    /// over; then shuts every environment down, and returns once that and all
+    /// the work it started are over.
     public func run() async {
-        let clock = ContinuousClock()
-        while !Task.isCancelled {
-            let (deadline, drained) = core.withLock { core in
-                (core.fleet.nextDeadline(), core.drainDeadline.map { $0 <= clock.now || core.calls.isEmpty })
+        // The work runs in a task of its own, awaited here, not in a child of
+        // this one: cancelling `run()` must not cancel an engine call half-way
+        // (a container created and never removed). Cancelling it stops the
+        // timers instead, which then shut down.
+        let worker = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.work.run() }
+                await self.runTimers()
+                await self.shutdown()
             }
-            if drained == true { break }
+        }
+        await withTaskCancellationHandler {
+            await worker.value
+        } onCancel: {
+            self.stopTimers()
+        }
+    }
+
+    /// Ends the timer loop (it then shuts down).
+    func stopTimers() {
+        core.withLock { $0.timersStopped = true }
+        doorbell.ring()
+    }
+
+    /// The timers: timeouts, freezing, reaping; ends when stopped or when a drain is over.
+    func runTimers() async {
+        let clock = ContinuousClock()
+        while true {
+            let (deadline, drained, stopped) = core.withLock { core in
+                (core.fleet.nextDeadline(), core.drainDeadline.map { $0 <= clock.now || core.calls.isEmpty },
+                 core.timersStopped)
+            }
+            if stopped || drained == true { break }
             if drained == false {
                 // Draining: look again soon whether the last invocation ended.
                 let now = clock.now
@@ -26,9 +55,6 @@ extension FunctionHost {
             }
             await doorbell.wait(upTo: min(deadline.map { $0 - now } ?? .seconds(1), .seconds(1)))
         }
-        // This task is cancelled, and so would be every engine call made from
-        // it: shut down from a fresh task and wait for it.
-        await Task { await self.shutdown() }.value
     }
 
     /// Begins a graceful stop: new invocations fail at once (`Runtime.ShuttingDown`),
@@ -44,11 +70,13 @@ extension FunctionHost {
     }
 
     /// Destroys every environment and fails waiting invocations. No container
-    /// starts after it begins; a start in progress removes its own container.
-    /// Safe to call more than once.
+    /// starts after it begins; a start in progress removes its own container,
+    /// and it returns once the engine work in flight is over (then the work
+    /// queue takes no more). Safe to call more than once.
     public func shutdown() async {
         let (actions, containers, endpoints) = core.withLock { core in
             core.stopped = true
+            core.timersStopped = true
             let actions = core.fleet.shutdown()
             for env in core.environments.keys { core.environments[env]?.destroyRequested = true }
             let containers = core.environments.values.compactMap { env in env.containerID.map { ($0, env.paused) } }
@@ -64,11 +92,15 @@ extension FunctionHost {
             }
         }
         for endpoint in endpoints { await endpoint.close() }
-        // Starts caught between create and start remove their own container.
+        doorbell.ring()
+        // Starts caught between create and start remove their own container;
+        // watchers see their container go. Wait for that engine work, then
+        // take no more.
         let giveUp = ContinuousClock.now + .seconds(15)
-        while core.withLock({ $0.starting > 0 }), ContinuousClock.now < giveUp {
+        while work.pending > 0, ContinuousClock.now < giveUp {
             try? await Task.sleep(for: .milliseconds(10))
         }
+        work.close()
     }
 
     /// Tells the timer loop that something changed. A change can make something

@@ -57,8 +57,8 @@ public final class FunctionHost: Sendable {
         var drainDeadline: ContinuousClock.Instant?
         /// Set by ``FunctionHost/shutdown()``: no container starts after it.
         var stopped = false
-        /// Environment starts in progress (between create and start).
-        var starting = 0
+        /// Set when the timer loop is to end (``FunctionHost/run()`` cancelled, or shut down).
+        var timersStopped = false
     }
 
     public let engine: EngineClient
@@ -72,6 +72,10 @@ public final class FunctionHost: Sendable {
     let doorbell = Doorbell()
     let server = NIOLockedValueBox<RuntimeAPIServer?>(nil)
     let logBook: InvocationLogBook
+    /// The engine work the host starts (starts, freezes, thaws, destroys,
+    /// watchers, output streams): run by ``run()``, which owns it. The hot
+    /// path (delivering, failing, rejecting) never goes through it.
+    let work = WorkQueue()
 
     /// - Parameters:
     ///   - runtimeHost: the address environments reach the controller at (the
@@ -151,15 +155,15 @@ public final class FunctionHost: Sendable {
         for action in actions {
             switch action {
             case .startEnvironment(let function, let env, let type):
-                Task { await self.start(function, env, type) }
+                work.submit { await self.start(function, env, type) }
             case .deliver(let id, let env, let cold, let initDuration):
                 deliver(id, to: env, cold: cold, initDuration: initDuration)
             case .freeze(let env):
-                Task { await self.freeze(env) }
+                work.submit { await self.freeze(env) }
             case .thaw(let env):
-                Task { await self.thaw(env) }
+                work.submit { await self.thaw(env) }
             case .destroy(let env, let reason):
-                Task { await self.destroy(env, reason) }
+                work.submit { await self.destroy(env, reason) }
             case .fail(let id, let failure):
                 finish(id, .failed(failure), finishedAt: .now)
             case .reject(let id, let rejection):
