@@ -18,6 +18,8 @@ extension FunctionHost {
         guard admitted else {
             return perform(core.withLock { $0.fleet.environmentFailedToStart(env, message: "tandem is shutting down") })
         }
+        // Waits for the container's end; awaited by the watcher, cancelled on every other path.
+        var exit: Task<ContainerWaitResponse, any Error>?
         do {
             var runtimeAPI = ""
             if definition.contract == .lambda {
@@ -34,9 +36,10 @@ extension FunctionHost {
                 return core.stopped || (core.environments[env]?.destroyRequested ?? true)
             }
             // Watch for the container's end before starting it, so no exit is missed.
-            let exit = Task { try await self.engine.waitContainer(created.id, condition: .nextExit) }
+            let exited = Task { try await self.engine.waitContainer(created.id, condition: .nextExit) }
+            exit = exited
             if destroyEarly {
-                exit.cancel()
+                exited.cancel()
                 await removeContainer(created.id, paused: false)
                 return environmentGone(env, exitCode: 137, outOfMemory: false)
             }
@@ -50,8 +53,8 @@ extension FunctionHost {
                 gate.admit(address)
             }
             // Shutdown waits for this start, so the queue is open unless it gave up waiting.
-            guard work.submit({ await self.watch(env, containerID: created.id, exit: exit) }) else {
-                exit.cancel()
+            guard work.submit({ await self.watch(env, containerID: created.id, exit: exited) }) else {
+                exited.cancel()
                 await removeContainer(created.id, paused: false)
                 return environmentGone(env, exitCode: 137, outOfMemory: false)
             }
@@ -62,6 +65,7 @@ extension FunctionHost {
                 work.submit { await self.awaitServer(env, containerID: created.id, port: port) }
             }
         } catch {
+            exit?.cancel()
             logger.warning("environment failed to start", metadata: ["function": "\(function)", "env": "\(env)", "error": "\(error)"])
             let (containerID, endpoint) = core.withLock { core in
                 (core.environments[env]?.containerID, core.environments.removeValue(forKey: env)?.endpoint)
