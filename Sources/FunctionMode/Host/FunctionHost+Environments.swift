@@ -59,8 +59,12 @@ extension FunctionHost {
                 return environmentGone(env, exitCode: 137, outOfMemory: false)
             }
             // The streams end with the container: shutdown need not wait for them (run() does).
-            work.submit(counted: false) { await self.followOutput(env, function: function, containerID: created.id) }
-            work.submit(counted: false) { await self.followMemory(env, containerID: created.id) }
+            work.submit(counted: false) {
+                await self.whileAlive(env) { await self.followOutput(env, function: function, containerID: created.id) }
+            }
+            work.submit(counted: false) {
+                await self.whileAlive(env) { await self.followMemory(env, containerID: created.id) }
+            }
             if case .http(let port) = definition.contract {
                 work.submit { await self.awaitServer(env, containerID: created.id, port: port) }
             }
@@ -110,6 +114,23 @@ extension FunctionHost {
                 return
             }
             try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Runs `follow` (a stream of the environment's container) until it ends,
+    /// or until the environment is gone or the host shut down: an engine
+    /// stream of a container that is gone does not always end by itself,
+    /// and ``run()`` waits for every job.
+    func whileAlive(_ env: EnvironmentID, _ follow: @escaping @Sendable () async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await follow() }
+            group.addTask {
+                while !Task.isCancelled, !self.work.isClosed, self.core.withLock({ $0.environments[env] != nil }) {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            await group.next()
+            group.cancelAll()
         }
     }
 

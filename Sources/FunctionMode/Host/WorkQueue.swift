@@ -47,6 +47,9 @@ final class WorkQueue: Sendable {
         state.withLock { $0.pending -= 1 }
     }
 
+    /// Whether the queue takes no more jobs.
+    var isClosed: Bool { state.withLock { !$0.open } }
+
     /// Counted jobs queued or running.
     var pending: Int { state.withLock { $0.pending } }
 
