@@ -182,10 +182,13 @@ public final class Controller: Sendable {
                 }
             }
         }
+        // One machine-wide limit, whatever runner asks.
+        let admission = Admission(limit: settings.globalConcurrency)
         let host = FunctionHost(
             engine: engine, runtimeHost: runtimeHost, group: MultiThreadedEventLoopGroup.singleton,
-            settings: settings, observer: logFiles, logger: logger)
-        let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, logger: logger)
+            settings: settings, observer: logFiles, admission: admission, logger: logger)
+        let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, admission: admission,
+                                        logger: logger)
         let runners: [RunnerKind: any WorkloadRunner] = [
             .functionHost: FunctionHostRunner(host: host),
             .commandRunner: CommandRunner(commands: commands),

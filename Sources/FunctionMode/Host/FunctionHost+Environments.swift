@@ -7,7 +7,7 @@ import NIOCore
 extension FunctionHost {
     func start(_ function: String, _ env: EnvironmentID, _ type: InitializationType) async {
         guard let definition = definition(function) else {
-            let actions = core.withLock { $0.fleet.environmentFailedToStart(env, message: "function \(function) was removed") }
+            let actions = core.withLock { self.failedToStart(&$0, env, message: "function \(function) was removed") }
             return perform(actions)
         }
         let admitted = core.withLock { core -> Bool in
@@ -16,7 +16,7 @@ extension FunctionHost {
             return true
         }
         guard admitted else {
-            return perform(core.withLock { $0.fleet.environmentFailedToStart(env, message: "tandem is shutting down") })
+            return perform(core.withLock { self.failedToStart(&$0, env, message: "tandem is shutting down") })
         }
         // Waits for the container's end; awaited by the watcher, cancelled on every other path.
         var exit: Task<ContainerWaitResponse, any Error>?
@@ -76,7 +76,7 @@ extension FunctionHost {
             }
             if let containerID { await removeContainer(containerID, paused: false) }
             await endpoint?.close()
-            let actions = core.withLock { $0.fleet.environmentFailedToStart(env, message: "\(error)") }
+            let actions = core.withLock { self.failedToStart(&$0, env, message: "\(error)") }
             perform(actions)
         }
     }
@@ -115,6 +115,13 @@ extension FunctionHost {
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
+    }
+
+    /// Tells the fleet an environment did not start, and gives back its slot.
+    func failedToStart(_ core: inout Core, _ env: EnvironmentID, message: String) -> [FleetAction] {
+        let actions = core.fleet.environmentFailedToStart(env, message: message)
+        admission.setHeld(core.fleet.liveEnvironments, by: .functionEnvironments)
+        return actions
     }
 
     /// Runs `follow` (a stream of the environment's container) until it ends,
@@ -164,7 +171,9 @@ extension FunctionHost {
         }
         let (actions, removed) = core.withLock { core in
             let removed = core.environments.removeValue(forKey: env)
-            return (core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now), removed)
+            let actions = core.fleet.environmentExited(env, exitCode: exitCode, outOfMemory: outOfMemory, now: .now)
+            admission.setHeld(core.fleet.liveEnvironments, by: .functionEnvironments)
+            return (actions, removed)
         }
         removed?.server?.close()
         if let endpoint = removed?.endpoint { work.submit { await endpoint.close() } }

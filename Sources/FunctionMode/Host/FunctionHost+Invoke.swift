@@ -85,7 +85,12 @@ extension FunctionHost {
             if requestID != nil, core.calls[id] != nil { id = InvocationID(Identifiers.requestID()) }
             core.calls[id] = Call(function: function, payload: payload, request: request, clientContext: clientContext,
                                   arrivedAt: arrivedAt, memorySizeMiB: memory, completion: completion)
-            return core.fleet.invoke(id, function: function, now: arrivedAt)
+            // The decision and the count it leaves are made under the admission's
+            // view of the other runners' slots (core, then admission: never the other way).
+            core.fleet.slotsHeldElsewhere = admission.held(byOthersThan: .functionEnvironments)
+            let actions = core.fleet.invoke(id, function: function, now: arrivedAt)
+            admission.setHeld(core.fleet.liveEnvironments, by: .functionEnvironments)
+            return actions
         }
         perform(actions)
     }

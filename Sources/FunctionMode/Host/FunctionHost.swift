@@ -76,6 +76,8 @@ public final class FunctionHost: Sendable {
     /// watchers, output streams): run by ``run()``, which owns it. The hot
     /// path (delivering, failing, rejecting) never goes through it.
     let work = WorkQueue()
+    /// The machine-wide limit, shared with the other runners.
+    public let admission: Admission
 
     /// - Parameters:
     ///   - runtimeHost: the address environments reach the controller at (the
@@ -83,7 +85,9 @@ public final class FunctionHost: Sendable {
     public init(engine: EngineClient, runtimeHost: String, group: any EventLoopGroup,
                 settings: FunctionHostSettings = FunctionHostSettings(),
                 observer: (any FunctionHostObserver)? = nil,
+                admission: Admission? = nil,
                 logger: Logger = Logger(label: "tandem.function")) {
+        self.admission = admission ?? Admission(limit: settings.globalConcurrency)
         self.logBook = InvocationLogBook(observer: observer)
         self.engine = engine
         self.settings = settings
@@ -111,7 +115,10 @@ public final class FunctionHost: Sendable {
                 settings.freezeGrace, settings.initTimeout,
                 core.definitions.values.map(\.timeout).min() ?? settings.freezeGrace)
             shortestDeadline.store(Self.nanoseconds(shortest), ordering: .relaxed)
-            return core.fleet.configure(definition.name, settings.poolSettings(for: definition), now: .now)
+            core.fleet.slotsHeldElsewhere = admission.held(byOthersThan: .functionEnvironments)
+            let actions = core.fleet.configure(definition.name, settings.poolSettings(for: definition), now: .now)
+            admission.setHeld(core.fleet.liveEnvironments, by: .functionEnvironments)
+            return actions
         }
         perform(actions)
     }
