@@ -89,7 +89,10 @@ extension FunctionHost {
             // view of the other runners' slots (core, then admission: never the other way).
             core.fleet.slotsHeldElsewhere = admission.held(byOthersThan: .functionEnvironments)
             let actions = core.fleet.invoke(id, function: function, now: arrivedAt)
-            admission.setHeld(core.fleet.liveEnvironments, by: .functionEnvironments)
+            // Only a start changes the count here (a warm invocation does not).
+            if actions.contains(where: { if case .startEnvironment = $0 { true } else { false } }) {
+                admission.setHeld(core.fleet.liveEnvironments, by: .functionEnvironments)
+            }
             return actions
         }
         perform(actions)
