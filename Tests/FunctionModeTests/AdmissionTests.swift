@@ -1,6 +1,8 @@
 import Engine
 import NIOCore
+import Foundation
 import Testing
+import TestSupport
 @testable import FunctionMode
 
 private let t0 = ContinuousClock.Instant.now
@@ -67,5 +69,43 @@ struct AdmissionTests {
         #expect(limit == 2)
         #expect(admission.held == 2)
         #expect(commands.inFlight() == 0)
+    }
+}
+
+/// The same limit against the real engine: a function environment and a
+/// running command container fill a limit of 2.
+@Suite("Admission against the engine", .enabled(if: EngineAvailability.shouldRun), .serialized)
+struct AdmissionEngineTests {
+    @Test("1 environment + 1 command container with limit 2: a third is refused with the global limit's 429, whichever runner asks")
+    func sharedLimit() async throws {
+        let admission = Admission(limit: 2)
+        let settings = FunctionHostSettings(globalConcurrency: 2, reapAfter: .seconds(60))
+        try await FunctionHostFixture.withHost(settings: settings, admission: admission) { host in
+            try await TestImages.shared.busybox(engine: host.engine)
+            host.deploy(FunctionTestSupport.echo("first"))
+            host.deploy(FunctionTestSupport.echo("second"))
+            let warm = await host.invoke("first", payload: ByteBuffer(string: #"{"echo":1}"#))
+            #expect(warm.bodyText == "1")
+            let commands = CommandFunctions(engine: host.engine, settings: host.settings, admission: admission)
+            commands.deploy(CommandTestSupport.busybox("long", ["sh", "-c", "cat >/dev/null; sleep 30"], timeout: .seconds(60)))
+            let running = Task { await commands.invoke("long", payload: ByteBuffer(string: "{}")) }
+            try await eventually(timeout: .seconds(10)) { commands.inFlight() == 1 }
+            #expect(admission.held == 2)
+
+            let third = await host.invoke("second", payload: ByteBuffer(string: "{}"))
+            #expect(third.outcome.rejection == .globalConcurrencyExceeded(limit: 2))
+            let fourth = await commands.invoke("long", payload: ByteBuffer(string: "{}"))
+            #expect(fourth.outcome.rejection == .globalConcurrencyExceeded(limit: 2))
+
+            await commands.shutdown()
+            _ = await running.value
+            #expect(admission.held == 1)
+        }
+    }
+}
+
+extension InvocationOutcome {
+    var rejection: Rejection? {
+        if case .rejected(let rejection) = self { rejection } else { nil }
     }
 }
