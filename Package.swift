@@ -265,7 +265,7 @@ let package = Package(
         .testTarget(
             name: "ControllerTests",
             dependencies: [
-                "TestSupport", "Controller", "FunctionMode", "Engine", "Store",
+                "TestSupport", "Controller", "FunctionMode", "Engine", "Store", "Manifest", "Placement",
             ],
             swiftSettings: swiftSettings
         ),

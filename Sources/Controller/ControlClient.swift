@@ -19,7 +19,7 @@ public struct ControlClient: Sendable {
         do {
             return try JSONDecoder().decode(ProcessList.self, from: Data(response.body))
         } catch {
-            throw ControllerError("the controller's answer to ps could not be read: \(error)")
+            throw ControllerError(.unreadableAnswer, "the controller's answer to ps could not be read: \(error)", underlying: error)
         }
     }
 
@@ -57,7 +57,8 @@ public struct ControlClient: Sendable {
         do {
             return try JSONDecoder().decode([DeadLetter].self, from: Data(response.body))
         } catch {
-            throw ControllerError("the controller's dead-letter list could not be read: \(error)")
+            throw ControllerError(.unreadableAnswer, "the controller's dead-letter list could not be read: \(error)",
+                                  underlying: error)
         }
     }
 
@@ -72,20 +73,32 @@ public struct ControlClient: Sendable {
         _ = try await send(HTTPRequest(method: "POST", path: "/v1/down", timeout: .seconds(10)))
     }
 
-    private func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    /// Sends one request to the controller.
+    /// - Throws: ``ControllerError`` with ``ControllerError/Code/noController``
+    ///   when there is no socket or nothing answers on it,
+    ///   ``ControllerError/Code/refused`` (with a ``ControlRefusal``) when the
+    ///   controller answers with an error status, and
+    ///   ``ControllerError/Code/connectionLost`` when the exchange breaks off.
+    private func send(_ request: HTTPRequest) async throws(ControllerError) -> HTTPResponse {
         guard FileManager.default.fileExists(atPath: socketPath) else {
-            throw ControllerError("no controller is running here (no control socket at \(socketPath)); start one with `tandem up`")
+            throw ControllerError(
+                .noController, "no controller is running here (no control socket at \(socketPath)); start one with `tandem up`")
         }
-        let client = try CurlHTTPClient(endpoint: .unixSocket(path: socketPath))
         let response: HTTPResponse
         do {
+            let client = try CurlHTTPClient(endpoint: .unixSocket(path: socketPath))
             response = try await client.execute(request)
+        } catch let error as CurlError where !error.isConnectFailure {
+            throw ControllerError(
+                .connectionLost, "the controller on \(socketPath) did not answer completely (\(error))", underlying: error)
         } catch {
-            throw ControllerError("no controller answers on \(socketPath) (\(error)); start one with `tandem up`")
+            throw ControllerError(
+                .noController, "no controller answers on \(socketPath) (\(error)); start one with `tandem up`", underlying: error)
         }
         guard (200..<300).contains(response.status) else {
-            let message = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw ControllerError(message.isEmpty ? "the controller answered HTTP \(response.status)" : message)
+            let body = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let refusal = ControlRefusal(status: response.status, body: body)
+            throw ControllerError(.refused, refusal.description, underlying: refusal)
         }
         return response
     }

@@ -31,7 +31,7 @@ struct ControlServer: Sendable {
         }
         router.post("/v1/functions/{name}/invocations") { request, context -> Response in
             let name = try context.parameters.require("name")
-            guard controller.functionWorkloads.contains(name) else {
+            guard controller.isInvocable(name) else {
                 return Self.text(.notFound, "no function named \(name) runs here; `tandem ps` lists them")
             }
             if request.uri.queryParameters["async"] == "1" {
@@ -115,16 +115,16 @@ public struct ProcessList: Codable, Sendable {
     public var workloads: [Workload]
 
     init(controller: Controller) {
-        let views = controller.functions.environmentViews
         project = controller.project
-        workloads = zip(controller.manifest.workloads, controller.decisions).map { workload, decision in
+        var environments: [String: [Environment]] = [:]
+        for runner in controller.runners.values {
+            for view in runner.views() { environments[view.name, default: []] += view.environments }
+        }
+        workloads = controller.deployment.workloads.map { workload in
             Workload(
-                name: workload.name, mode: decision.mode.rawValue,
-                running: controller.functionWorkloads.contains(workload.name),
-                environments: views.filter { $0.function == workload.name }.map {
-                    Environment(id: $0.id.rawValue, phase: $0.phase.rawValue,
-                                initialization: $0.initialization.rawValue, invocations: $0.invocationsServed)
-                })
+                name: workload.name, mode: workload.mode.rawValue,
+                running: controller.runners[workload.kind] != nil,
+                environments: (environments[workload.name] ?? []).sorted { $0.id < $1.id })
         }
     }
 }

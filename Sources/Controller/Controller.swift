@@ -45,22 +45,18 @@ public struct ControllerOptions: Sendable {
     }
 }
 
-/// An error `tandem up` reports as one clear line.
-public struct ControllerError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// The daemon: places the manifest's workloads, runs the function-mode ones,
 /// serves the gateway and the control socket, and shuts everything down on
 /// SIGINT/SIGTERM or `tandem down`.
 public final class Controller: Sendable {
     public let manifest: Manifest
     public let decisions: [Decision]
+    /// The manifest's workloads as placed: each with its runner kind and revision.
+    public let deployment: Deployment
     public let engine: EngineClient
-    public let functions: FunctionHost
-    /// Functions with the `command` contract: one container per event.
-    public let commands: CommandFunctions
+    /// One runner per kind that this version can run; a workload whose kind
+    /// has none is reported and shown as not started.
+    let runners: [RunnerKind: any WorkloadRunner]
     public let options: ControllerOptions
     public let project: String
     let logFiles: FunctionLogFiles
@@ -71,26 +67,33 @@ public final class Controller: Sendable {
     /// This folder's lock, held from `prepare` until `run` ends.
     private let lock: Mutex<StateLock?>
 
-    let functionWorkloads: Set<String>
-
     private init(
-        manifest: Manifest, decisions: [Decision], engine: EngineClient, functions: FunctionHost,
-        commands: CommandFunctions, options: ControllerOptions, project: String, logFiles: FunctionLogFiles, functionWorkloads: Set<String>,
-        logger: Logger, store: Store, events: EventQueue, lock: StateLock
+        manifest: Manifest, decisions: [Decision], deployment: Deployment, engine: EngineClient,
+        runners: [RunnerKind: any WorkloadRunner], options: ControllerOptions, project: String,
+        logFiles: FunctionLogFiles, logger: Logger, store: Store, events: EventQueue, lock: StateLock
     ) {
         self.lock = Mutex(lock)
         self.store = store
         self.events = events
         self.manifest = manifest
         self.decisions = decisions
+        self.deployment = deployment
         self.engine = engine
-        self.functions = functions
-        self.commands = commands
+        self.runners = runners
         self.options = options
         self.project = project
         self.logFiles = logFiles
-        self.functionWorkloads = functionWorkloads
         self.logger = logger
+    }
+
+    /// The deployed workloads a runner of this version runs (the others are not started).
+    var runningWorkloads: [DeployedWorkload] {
+        deployment.workloads.filter { runners[$0.kind] != nil }
+    }
+
+    /// Whether `name` is a workload that runs here and answers invocations.
+    func isInvocable(_ name: String) -> Bool {
+        deployment.kind(of: name).flatMap { runners[$0] } is any InvocationRunner
     }
 
     /// Loads and places the manifest, checks the engine, clears what a previous
@@ -104,7 +107,7 @@ public final class Controller: Sendable {
         do {
             manifest = try ManifestLoader.load(path: options.manifestPath)
         } catch {
-            throw ControllerError("\(error)")
+            throw ControllerError(.manifestInvalid, "\(error)", underlying: error)
         }
         let machine = MachineCapacity(memoryMiB: Int(clamping: ProcessInfo.processInfo.physicalMemory >> 20))
         let decisions = PlacementModel().decide(manifest, machine: machine)
@@ -114,12 +117,13 @@ public final class Controller: Sendable {
             engine = try EngineClient(socketPath: options.engineSocket, logger: logger)
             try await engine.ping(timeout: .seconds(2))
         } catch {
-            throw ControllerError("\(error)")
+            throw ControllerError(.engineUnreachable, "\(error)", underlying: error)
         }
         do {
             try options.state.create()
         } catch {
-            throw ControllerError("cannot prepare the state folder \(options.state.root.path): \(error)")
+            throw ControllerError(.stateUnavailable, "cannot prepare the state folder \(options.state.root.path): \(error)",
+                                  underlying: error)
         }
         // One controller per folder: the lock comes before anything is touched.
         let lock: StateLock
@@ -127,9 +131,9 @@ public final class Controller: Sendable {
             lock = try StateLock.acquire(options.state)
         } catch .held {
             throw ControllerError(
-                "a controller is already running here (it holds \(options.state.lockFile)); `tandem down` stops it")
+                .alreadyRunning, "a controller is already running here (it holds \(options.state.lockFile)); `tandem down` stops it")
         } catch {
-            throw ControllerError("\(error)")
+            throw ControllerError(.stateUnavailable, "\(error)", underlying: error)
         }
         // The gateway's address is checked before minutes of image builds.
         try await Self.checkBindable(host: options.gatewayHost, port: options.gatewayPort)
@@ -138,47 +142,27 @@ public final class Controller: Sendable {
 
         // Environments of an earlier run cannot be adopted: their Runtime API
         // endpoints died with that controller. Remove them.
-        let leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=function"])
+        let leftovers: [ContainerSummary]
+        do {
+            leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=function"])
+        } catch {
+            throw ControllerError(.engineFailed, "cannot list the containers an earlier run left: \(error)", underlying: error)
+        }
         for container in leftovers {
             try? await engine.removeContainer(container.id, force: true)
         }
         if !leftovers.isEmpty { progress("removed \(leftovers.count) environment(s) left by an earlier run") }
 
-        var functionWorkloads: Set<String> = []
-        var definitions: [FunctionDefinition] = []
-        for (workload, decision) in zip(manifest.workloads, decisions) {
-            guard decision.mode == .function else {
-                progress("\(workload.name): placed in \(decision.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
-                continue
-            }
-            let image = workload.imageReference(project: project)
-            switch workload.source {
-            case .build(let context, let dockerfile):
-                if let dockerfile, dockerfile != "Dockerfile" {
-                    throw ControllerError("\(workload.name): build.dockerfile \(dockerfile) is not supported yet; name the file Dockerfile")
-                }
-                let folder = ImageFolder(context, relativeTo: manifestDirectory)
-                let started = ContinuousClock.now
-                do {
-                    _ = try await folder.build(with: engine, tag: image)
-                } catch {
-                    throw ControllerError("\(workload.name): could not build \(context): \(error)")
-                }
-                progress("\(workload.name): built \(image) from \(context) in \(Self.seconds(ContinuousClock.now - started))")
-            case .image(let reference):
-                do {
-                    _ = try await engine.inspectImage(reference)
-                } catch let error as EngineError where error.code == .notFound {
-                    throw ControllerError("\(workload.name): image \(reference) is not on this machine and no registry can be reached; build it (build: FOLDER) or `tandem build FOLDER`")
-                }
-            }
-            functionWorkloads.insert(workload.name)
-            definitions.append(FunctionDefinition(workload: workload, image: image))
-        }
+        let deployment = Deployment(manifest: manifest, decisions: decisions, project: project)
 
-        let bridge = try await engine.inspectNetwork("bridge")
+        let bridge: NetworkInspect
+        do {
+            bridge = try await engine.inspectNetwork("bridge")
+        } catch {
+            throw ControllerError(.engineFailed, "cannot inspect the engine's bridge network: \(error)", underlying: error)
+        }
         guard let runtimeHost = BridgeAddress.gateway(of: bridge) else {
-            throw ControllerError("the engine's bridge network has no gateway address; function environments could not reach the Runtime API")
+            throw ControllerError(.engineFailed, "the engine's bridge network has no gateway address; function environments could not reach the Runtime API")
         }
         var settings = options.settings
         settings.project = project
@@ -187,7 +171,8 @@ public final class Controller: Sendable {
             try options.state.createDatabaseFile()
             store = try Store.open(path: options.state.database)
         } catch {
-            throw ControllerError("cannot open the state database \(options.state.database): \(error)")
+            throw ControllerError(.stateUnavailable, "cannot open the state database \(options.state.database): \(error)",
+                                  underlying: error)
         }
         let logFiles = FunctionLogFiles(directory: options.state) { reports in
             let records = reports.map { InvocationRecord(report: $0) }
@@ -197,16 +182,33 @@ public final class Controller: Sendable {
                 }
             }
         }
+        // One machine-wide limit, whatever runner asks.
+        let admission = Admission(limit: settings.globalConcurrency)
         let host = FunctionHost(
             engine: engine, runtimeHost: runtimeHost, group: MultiThreadedEventLoopGroup.singleton,
-            settings: settings, observer: logFiles, logger: logger)
-        let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, logger: logger)
-        let commandNames = Set(manifest.workloads.filter { $0.contract == .command }.map(\.name))
-        for definition in definitions {
-            if commandNames.contains(definition.name) { commands.deploy(definition) } else { host.deploy(definition) }
+            settings: settings, observer: logFiles, admission: admission, logger: logger)
+        let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, admission: admission,
+                                        logger: logger)
+        let runners: [RunnerKind: any WorkloadRunner] = [
+            .functionHost: FunctionHostRunner(host: host),
+            .commandRunner: CommandRunner(commands: commands),
+        ]
+
+        for workload in deployment.workloads {
+            guard let runner = runners[workload.kind] else {
+                progress("\(workload.name): placed in \(workload.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
+                continue
+            }
+            try await Self.prepareImage(of: workload, in: manifestDirectory, engine: engine, progress: progress)
+            do {
+                try await runner.deploy(workload)
+            } catch {
+                throw ControllerError(.engineFailed, "\(workload.name): could not be deployed: \(error)", underlying: error)
+            }
         }
-        let asyncFunctions = manifest.workloads.filter { functionWorkloads.contains($0.name) }.map { workload in
-            EventQueue.Function(
+        let asyncFunctions = deployment.workloads.filter { runners[$0.kind] is any InvocationRunner }.map { deployed in
+            let workload = deployed.workload
+            return EventQueue.Function(
                 name: workload.name,
                 policy: RetryPolicy(
                     maxAttempts: (workload.retries ?? 2) + 1,
@@ -216,16 +218,50 @@ public final class Controller: Sendable {
                 workers: min(workload.concurrency.reserved ?? 4, 4),
                 timeout: (workload.timeout ?? Workload.defaultFunctionTimeout).swiftDuration)
         }
-        let router = FunctionRouter(host: host, commands: commands)
+        let router = FunctionRouter(deployment: deployment, runners: runners)
         let events = EventQueue(store: store, functions: asyncFunctions, logger: logger) { name, payload, requestID in
             // The report comes back to the queue, which records it with the event's completion.
             await router.invoke(name, payload: payload, clientContext: nil, includeLog: false, requestID: requestID,
                                 claimReport: true)
         }
         return Controller(
-            manifest: manifest, decisions: decisions, engine: engine, functions: host, commands: commands, options: options,
-            project: project, logFiles: logFiles, functionWorkloads: functionWorkloads, logger: logger,
-            store: store, events: events, lock: lock)
+            manifest: manifest, decisions: decisions, deployment: deployment, engine: engine, runners: runners,
+            options: options, project: project, logFiles: logFiles, logger: logger, store: store, events: events,
+            lock: lock)
+    }
+
+    /// Builds a workload's image from its folder, or checks that the named image is here.
+    static func prepareImage(
+        of deployed: DeployedWorkload, in manifestDirectory: URL, engine: EngineClient,
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let workload = deployed.workload, image = deployed.image
+        switch workload.source {
+        case .build(let context, let dockerfile):
+            if let dockerfile, dockerfile != "Dockerfile" {
+                throw ControllerError(.unsupported, "\(workload.name): build.dockerfile \(dockerfile) is not supported yet; name the file Dockerfile")
+            }
+            let folder = ImageFolder(context, relativeTo: manifestDirectory)
+            let started = ContinuousClock.now
+            do {
+                _ = try await folder.build(with: engine, tag: image)
+            } catch {
+                throw ControllerError(.buildFailed, "\(workload.name): could not build \(context): \(error)", underlying: error)
+            }
+            progress("\(workload.name): built \(image) from \(context) in \(Self.seconds(ContinuousClock.now - started))")
+        case .image(let reference):
+            do {
+                _ = try await engine.inspectImage(reference)
+            } catch let error as EngineError where error.code == .notFound {
+                throw ControllerError(
+                    .imageMissing,
+                    "\(workload.name): image \(reference) is not on this machine and no registry can be reached; build it (build: FOLDER) or `tandem build FOLDER`",
+                    underlying: error)
+            } catch {
+                throw ControllerError(.engineFailed, "\(workload.name): image \(reference) could not be inspected: \(error)",
+                                      underlying: error)
+            }
+        }
     }
 
     /// Fails with a clear message when the gateway's address cannot be listened on.
@@ -237,10 +273,12 @@ public final class Controller: Sendable {
             try await channel.close()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw ControllerError(
+                .gatewayAddressInUse,
                 "the gateway cannot listen on \(host):\(port): the address is in use (another `tandem up`?); "
-                    + "stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+                    + "stop it with `tandem down` there, or choose another with --gateway HOST:PORT",
+                underlying: error)
         } catch {
-            throw ControllerError("the gateway cannot listen on \(host):\(port): \(error)")
+            throw ControllerError(.gatewayAddressInUse, "the gateway cannot listen on \(host):\(port): \(error)", underlying: error)
         }
     }
 
@@ -257,23 +295,23 @@ public final class Controller: Sendable {
                 _ = try? StateDirectory.restrict(socket, to: 0o600)
                 progress("control socket \(socket)")
             })
-        var services: [any Service] = [FunctionHostService(host: functions), events, control]
+        var services: [any Service] = runners.sorted { $0.key.rawValue < $1.key.rawValue }.map { RunnerService(runner: $0.value) }
+        services += [events, control] as [any Service]
         if let gateway = try makeGateway(progress: progress) { services.append(gateway) }
         var configuration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: logger)
         configuration.maximumGracefulShutdownDuration = options.stopTimeout + .seconds(5)
         let group = ServiceGroup(configuration: configuration)
-        let functions = self.functions, commands = self.commands, stopTimeout = options.stopTimeout
+        let runners = Array(self.runners.values), stopTimeout = options.stopTimeout
         let stop = StopSequence(
             requests: requests, stopTimeout: stopTimeout,
             drain: {
                 progress("stopping: new work is refused; accepted work has \(Self.seconds(stopTimeout)) to finish")
-                functions.drain(within: stopTimeout)
-                commands.drain()
+                for runner in runners { runner.drain(within: stopTimeout) }
             },
             forceStop: {
-                functions.drain(within: .zero)
-                await commands.shutdown()
+                for runner in runners { runner.drain(within: .zero) }
+                await Self.shutDown(runners)
             },
             shutDownGroup: { await group.triggerGracefulShutdown() })
         var failure: (any Error)?
@@ -281,20 +319,28 @@ public final class Controller: Sendable {
             try await stop.run { try await group.run() }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             failure = ControllerError(
+                .gatewayAddressInUse,
                 "the gateway cannot listen on \(options.gatewayHost):\(options.gatewayPort): the address is in use "
-                    + "(another `tandem up`?); stop it with `tandem down` there, or choose another with --gateway HOST:PORT")
+                    + "(another `tandem up`?); stop it with `tandem down` there, or choose another with --gateway HOST:PORT",
+                underlying: error)
         } catch {
             failure = error
         }
         // Whatever ended the group, nothing this run started is left behind.
-        await functions.shutdown()
-        await commands.shutdown()
+        await Self.shutDown(runners)
         await removeLeftoverEnvironments()
         logFiles.close()
         try? FileManager.default.removeItem(atPath: socket)
         lock.withLock { $0 = nil }
         if let failure { throw failure }
         progress("stopped; every environment removed")
+    }
+
+    /// Shuts every runner down at once; returns when all are done.
+    static func shutDown(_ runners: [any WorkloadRunner]) async {
+        await withTaskGroup(of: Void.self) { group in
+            for runner in runners { group.addTask { await runner.shutdown() } }
+        }
     }
 
     /// Removes function-mode containers of this project the runners no longer
@@ -312,7 +358,7 @@ public final class Controller: Sendable {
     func makeGateway(progress: @escaping @Sendable (String) -> Void) throws -> (any Service)? {
         let invoker = router
         var routes: [GatewayRoute] = []
-        for workload in manifest.workloads where functionWorkloads.contains(workload.name) {
+        for workload in runningWorkloads.map(\.workload) where isInvocable(workload.name) {
             for trigger in workload.triggers {
                 guard case .http(let route) = trigger else { continue }
                 routes.append(GatewayRoute(
@@ -329,7 +375,7 @@ public final class Controller: Sendable {
                                                     authentication: options.gatewayAuthentication),
                 logger: logger)
         } catch {
-            throw ControllerError("the manifest's http routes cannot be served: \(error)")
+            throw ControllerError(.gatewayUnavailable, "the manifest's http routes cannot be served: \(error)", underlying: error)
         }
         gatewayServer.withLock { $0 = server }
         let host = options.gatewayHost
@@ -345,7 +391,7 @@ public final class Controller: Sendable {
     }
 
     /// Every function, whatever its contract, with asynchronous events queued.
-    var router: FunctionRouter { FunctionRouter(host: functions, commands: commands, events: events) }
+    var router: FunctionRouter { FunctionRouter(deployment: deployment, runners: runners, events: events) }
 
     /// The gateway, once `run` has made it.
     public var gateway: GatewayServer? { gatewayServer.withLock { $0 } }
@@ -364,21 +410,6 @@ public final class Controller: Sendable {
     static func seconds(_ duration: Swift.Duration) -> String {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         return String(format: "%.1f s", seconds)
-    }
-}
-
-/// Runs a function host's timers as a service; graceful shutdown stops them
-/// and removes every environment.
-struct FunctionHostService: Service {
-    let host: FunctionHost
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await host.run()
-        }
-        // The timers end on their own once a drain is over, before the group
-        // reaches this service: a service that ends out of turn fails the group.
-        try? await gracefulShutdown()
     }
 }
 
@@ -402,52 +433,5 @@ extension InvocationRecord {
             maxMemoryUsedMB: report.maxMemoryUsedMiB, initDurationMs: report.initDurationMilliseconds,
             cold: report.cold, outcome: outcome, errorType: report.errorType,
             environmentID: report.environment.rawValue)
-    }
-}
-
-/// Sends each invocation to what runs its function: the function host
-/// (`lambda` and `http` contracts) or the command runner (`command`).
-struct FunctionRouter: FunctionInvoker {
-    let host: FunctionHost
-    let commands: CommandFunctions
-    var events: EventQueue?
-
-    func functionExists(_ name: String) -> Bool {
-        host.definition(name) != nil || commands.definition(name) != nil
-    }
-
-    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool) async -> InvocationResult {
-        await invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog, requestID: nil)
-    }
-
-    func invoke(
-        _ name: String, payload: ByteBuffer, clientContext: String?, includeLog: Bool, requestID: InvocationID?,
-        claimReport: Bool = false
-    ) async -> InvocationResult {
-        if commands.definition(name) != nil {
-            return await commands.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog,
-                                         claimReport: claimReport)
-        }
-        return await host.invoke(name, payload: payload, clientContext: clientContext, includeLog: includeLog,
-                                 requestID: requestID, claimReport: claimReport)
-    }
-
-    func invoke(_ name: String, payload: ByteBuffer, clientContext: String?,
-                completion: @escaping @Sendable (InvocationResult) -> Void) {
-        if commands.definition(name) != nil {
-            Task { completion(await commands.invoke(name, payload: payload, clientContext: clientContext, includeLog: false)) }
-        } else {
-            host.invoke(name, payload: payload, clientContext: clientContext, completion: completion)
-        }
-    }
-
-    func forward(_ name: String, request: () -> ForwardedRequest,
-                 completion: @escaping @Sendable (InvocationResult) -> Void) -> Bool {
-        host.forward(name, request: request, completion: completion)
-    }
-
-    func enqueue(_ name: String, payload: ByteBuffer) async throws -> InvocationID {
-        guard let events else { throw ControllerError("asynchronous invocations are not accepted here") }
-        return try await events.enqueue(name, payload: Array(payload.readableBytesView))
     }
 }

@@ -41,7 +41,7 @@ final class EventQueue: Service, Sendable {
 
     /// Accepts an event durably; returns its request id.
     func enqueue(_ name: String, payload: [UInt8]) async throws -> InvocationID {
-        guard let function = functions[name] else { throw ControllerError("no function named \(name)") }
+        guard let function = functions[name] else { throw ControllerError(.unknownFunction, "no function named \(name)") }
         let requestID = InvocationID(Identifiers.requestID())
         try await store.enqueue(
             queue: Self.queueName(name), payload: Self.envelope(requestID, payload), now: Self.now(), policy: function.policy,

@@ -56,11 +56,13 @@ public enum Repository {
 }
 
 /// Waits until `condition` holds, or fails the test after `timeout`.
-public func eventually(timeout: Duration, _ condition: () async -> Bool) async throws {
+public func eventually(
+    timeout: Duration, pollEvery interval: Duration = .milliseconds(50), _ condition: () async -> Bool
+) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Task.sleep(for: interval)
     }
     let met = await condition()
     try #require(met, "condition not met within \(timeout)")

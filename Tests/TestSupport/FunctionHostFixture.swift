@@ -14,6 +14,7 @@ public enum FunctionHostFixture {
     public static func withHost(
         settings: FunctionHostSettings = FunctionHostSettings(globalConcurrency: 16, reapAfter: .seconds(60)),
         observer: (any FunctionHostObserver)? = nil,
+        admission: Admission? = nil,
         _ body: (FunctionHost) async throws -> Void
     ) async throws {
         let engine = try await EngineAvailability.requireEngine()
@@ -24,7 +25,7 @@ public enum FunctionHostFixture {
         settings.project = "test-\(UUID().uuidString.prefix(8).lowercased())"
         let host = FunctionHost(
             engine: engine, runtimeHost: gateway, group: MultiThreadedEventLoopGroup.singleton,
-            settings: settings, observer: observer)
+            settings: settings, observer: observer, admission: admission)
         let timers = Task { await host.run() }
         var failure: (any Error)?
         do { try await body(host) } catch { failure = error }

@@ -48,21 +48,27 @@ public final class CommandFunctions: Sendable {
     private let observer: (any FunctionHostObserver)?
     private let logger: Logger
     private let state = Mutex(State())
+    /// The machine-wide limit, shared with the other runners: each container holds a slot.
+    public let admission: Admission
     /// Called with each container's id after the process ended, before the
     /// container is removed (tests inspect it there).
     let beforeRemoval: (@Sendable (String) async -> Void)?
 
     public convenience init(
         engine: EngineClient, settings: FunctionHostSettings = FunctionHostSettings(),
-        observer: (any FunctionHostObserver)? = nil, logger: Logger = Logger(label: "tandem.command")
+        observer: (any FunctionHostObserver)? = nil, admission: Admission? = nil,
+        logger: Logger = Logger(label: "tandem.command")
     ) {
-        self.init(engine: engine, settings: settings, observer: observer, logger: logger, beforeRemoval: nil)
+        self.init(engine: engine, settings: settings, observer: observer, admission: admission, logger: logger,
+                  beforeRemoval: nil)
     }
 
     init(
         engine: EngineClient, settings: FunctionHostSettings, observer: (any FunctionHostObserver)?,
-        logger: Logger = Logger(label: "tandem.command"), beforeRemoval: (@Sendable (String) async -> Void)?
+        admission: Admission? = nil, logger: Logger = Logger(label: "tandem.command"),
+        beforeRemoval: (@Sendable (String) async -> Void)?
     ) {
+        self.admission = admission ?? Admission(limit: settings.globalConcurrency)
         self.engine = engine
         self.settings = settings
         self.observer = observer
@@ -140,8 +146,9 @@ public final class CommandFunctions: Sendable {
                     ? .reservedConcurrencyExceeded(limit: limit)
                     : .globalConcurrencyExceeded(limit: settings.globalConcurrency)))
             }
-            if state.total >= settings.globalConcurrency {
-                return .failure(.rejected(.globalConcurrencyExceeded(limit: settings.globalConcurrency)))
+            // The machine-wide limit, counted with the other runners' containers.
+            guard admission.tryReserve(.commandContainers) else {
+                return .failure(.rejected(.globalConcurrencyExceeded(limit: admission.limit)))
             }
             state.running[function, default: 0] += 1
             state.total += 1
@@ -171,6 +178,7 @@ public final class CommandFunctions: Sendable {
             state.running[function, default: 1] -= 1
             if state.running[function] == 0 { state.running[function] = nil }
             state.total -= 1
+            admission.release(.commandContainers)
         }
         if !includeLog { result.log = nil }
         return result

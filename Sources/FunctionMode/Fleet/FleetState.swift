@@ -61,6 +61,9 @@ public struct FleetState: Sendable {
 
     /// Most environments the whole controller may run at once.
     public let globalLimit: Int
+    /// Slots of the global limit that other runners hold (command containers,
+    /// …; see ``Admission``), set by the host before each decision.
+    public var slotsHeldElsewhere = 0
     private var pools: [FunctionName: Pool] = [:]
     private var environments: [EnvironmentID: Environment] = [:]
     private var invocations: [InvocationID: Invocation] = [:]
@@ -150,7 +153,7 @@ public struct FleetState: Sendable {
             invocations[id] = nil
             return [.reject(id, .reservedConcurrencyExceeded(limit: pool.settings.maxEnvironments))]
         }
-        if liveEnvironmentCount >= globalLimit {
+        if liveEnvironmentCount + slotsHeldElsewhere >= globalLimit {
             invocations[id] = nil
             return [.reject(id, .globalConcurrencyExceeded(limit: globalLimit))]
         }
@@ -424,6 +427,9 @@ public struct FleetState: Sendable {
         pool.environments.reduce(0) { count, id in count + (environments[id].map { $0.destroying ? 0 : 1 } ?? 0) }
     }
 
+    /// Environments that can still take work (those on their way out do not count).
+    public var liveEnvironments: Int { liveEnvironmentCount }
+
     private var liveEnvironmentCount: Int {
         environments.values.reduce(0) { $0 + ($1.destroying ? 0 : 1) }
     }
@@ -537,7 +543,7 @@ public struct FleetState: Sendable {
         var actions: [FleetAction] = []
         var missing = pool.settings.provisioned - alive
         while missing > 0, pools[function].map(liveCount) ?? 0 < pool.settings.maxEnvironments,
-              liveEnvironmentCount < globalLimit {
+              liveEnvironmentCount + slotsHeldElsewhere < globalLimit {
             actions.append(startEnvironment(function, .provisioned, now: now))
             missing -= 1
         }

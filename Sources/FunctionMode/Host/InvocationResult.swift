@@ -60,6 +60,14 @@ public struct InvocationResult: Sendable {
         }
     }
 
+    /// An invocation refused before any runner took it (e.g. no such function).
+    public static func rejected(_ function: String, _ rejection: Rejection, arrivedAt: ContinuousClock.Instant) -> Self {
+        InvocationResult(
+            requestID: InvocationID(Identifiers.requestID()), function: function, outcome: .rejected(rejection),
+            environment: nil, duration: nil, initDuration: nil, totalDuration: ContinuousClock.now - arrivedAt,
+            memorySizeMiB: 0)
+    }
+
     static func describe(_ failure: InvocationFailure, requestID: InvocationID) -> (String, String) {
         switch failure {
         case .timedOut(let after):

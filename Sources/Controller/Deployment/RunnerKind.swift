@@ -1,0 +1,24 @@
+import Manifest
+import Placement
+
+/// What runs a workload: one runner per kind, behind ``WorkloadRunner``.
+public enum RunnerKind: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Function mode, `lambda` and `http` contracts: environments started on
+    /// demand, frozen between invocations, reaped when idle.
+    case functionHost
+    /// Function mode, `command` contract: one container per event.
+    case commandRunner
+    /// Service mode: supervised long-lived replicas (no runner yet).
+    case serviceHost
+    /// Task mode: run-to-completion containers (no runner yet).
+    case taskRunner
+
+    /// The runner for a workload of `contract` placed in `mode`.
+    public init(mode: Decision.Mode, contract: Contract) {
+        switch mode {
+        case .function: self = contract == .command ? .commandRunner : .functionHost
+        case .service: self = .serviceHost
+        case .task: self = .taskRunner
+        }
+    }
+}
