@@ -5,6 +5,18 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// A fuzz target: an executable on FuzzSupport and what it fuzzes (see fuzz/run).
+func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies, swiftSettings: swiftSettings)
+}
+
+/// What the gateway's fuzz targets build on.
+let gatewayFuzzing: [Target.Dependency] = [
+    "Gateway",
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "NIOCore", package: "swift-nio"),
+]
+
 let package = Package(
     name: "tandem",
     platforms: [.macOS(.v15)],
@@ -157,52 +169,16 @@ let package = Package(
             name: "FuzzSupport",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "FuzzManifest",
-            dependencies: ["FuzzSupport", "Manifest"],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "FuzzLogDemultiplexer",
-            dependencies: ["FuzzSupport", "Engine"],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "FuzzRuntimeAPI",
-            dependencies: [
-                "FuzzSupport", "FunctionMode",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "FuzzInvokeRequest",
-            dependencies: [
-                "FuzzSupport", "Gateway",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "FuzzHTTPAPIEvent",
-            dependencies: [
-                "FuzzSupport", "Gateway",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "FuzzHTTPAPIResponse",
-            dependencies: [
-                "FuzzSupport", "Gateway",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        fuzzTarget("FuzzManifest", ["Manifest"]),
+        fuzzTarget("FuzzLogDemultiplexer", ["Engine"]),
+        fuzzTarget("FuzzRuntimeAPI", [
+            "FunctionMode",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
+        fuzzTarget("FuzzInvokeRequest", gatewayFuzzing),
+        fuzzTarget("FuzzHTTPAPIEvent", gatewayFuzzing),
+        fuzzTarget("FuzzHTTPAPIResponse", gatewayFuzzing),
 
         // What the integration tests share: engine availability, test images.
         .target(
