@@ -108,6 +108,34 @@ struct ControllerTests {
         }
     }
 
+    @Test("every mix of modes starts, lists every workload, answers its functions and stops cleanly",
+          arguments: [["task"], ["service", "task"], ["function", "service", "task"]])
+    func mixes(_ modes: [String]) async throws {
+        var manifest = "version: 1\nworkloads:\n"
+        for mode in modes {
+            switch mode {
+            case "function":
+                manifest += "  fn:\n    build: \(Repository.root.path)/images/echo-function\n    contract: lambda\n    mode: function\n    memory: 128Mi\n"
+            case "service":
+                manifest += "  web:\n    image: tandem/not-started:latest\n    contract: http\n    mode: service\n"
+            default:
+                manifest += "  batch:\n    image: tandem/not-started:latest\n    contract: command\n    mode: task\n"
+            }
+        }
+        try await ControllerTestSupport.withController(manifest: manifest) { _, client in
+            let list = try await client.processList()
+            let expected = modes.map { ["function": "fn", "service": "web", "task": "batch"][$0] ?? "" }
+            #expect(Set(list.workloads.map(\.name)) == Set(expected))
+            if modes.contains("function") {
+                let answer = try await client.invoke("fn", payload: Array(#"{"echo":"mixed"}"#.utf8))
+                #expect(String(decoding: answer.body, as: UTF8.self) == #""mixed""#)
+            }
+            // Still up after its idle parts had time to end, were they to.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await client.isAnswering())
+        }
+    }
+
     @Test("a manifest naming an image that is not on this machine is refused with a clear message")
     func missingImage() async throws {
         let error = await #expect(throws: ControllerError.self) {
