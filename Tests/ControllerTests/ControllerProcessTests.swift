@@ -192,6 +192,8 @@ final class TandemUp: Sendable {
     }
 
     static func withFolder(_ manifest: String, _ body: (URL) async throws -> Void) async throws {
+        // A clear failure (naming the socket) when the engine is missing, before `tandem up` runs.
+        _ = try await EngineAvailability.requireEngine()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

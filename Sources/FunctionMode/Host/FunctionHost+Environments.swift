@@ -180,26 +180,27 @@ extension FunctionHost {
         perform(actions)
     }
 
-    func freeze(_ env: EnvironmentID) async {
-        guard let containerID = containerID(of: env) else {
-            return perform(core.withLock { $0.fleet.freezeFailed(env, now: .now) })
-        }
-        let paused = await retrying { try await self.engine.pauseContainer(containerID) }
-        let actions = core.withLock { core in
-            if paused { core.environments[env]?.paused = true }
-            return paused ? core.fleet.frozen(env) : core.fleet.freezeFailed(env, now: .now)
-        }
-        perform(actions)
-    }
+    func freeze(_ env: EnvironmentID) async { await setPaused(env, true) }
 
-    func thaw(_ env: EnvironmentID) async {
-        guard let containerID = containerID(of: env) else {
-            return perform(core.withLock { $0.fleet.thawFailed(env, now: .now) })
+    func thaw(_ env: EnvironmentID) async { await setPaused(env, false) }
+
+    /// Pauses or unpauses an environment's container and tells the fleet how it went.
+    private func setPaused(_ env: EnvironmentID, _ pause: Bool) async {
+        var done = false
+        if let containerID = containerID(of: env) {
+            done = await retrying {
+                if pause { try await self.engine.pauseContainer(containerID) } else { try await self.engine.unpauseContainer(containerID) }
+            }
         }
-        let thawed = await retrying { try await self.engine.unpauseContainer(containerID) }
-        let actions = core.withLock { core in
-            if thawed { core.environments[env]?.paused = false }
-            return thawed ? core.fleet.thawed(env, now: .now) : core.fleet.thawFailed(env, now: .now)
+        let actions = core.withLock { core -> [FleetAction] in
+            let now = ContinuousClock.now
+            if done { core.environments[env]?.paused = pause }
+            switch (pause, done) {
+            case (true, true): return core.fleet.frozen(env)
+            case (true, false): return core.fleet.freezeFailed(env, now: now)
+            case (false, true): return core.fleet.thawed(env, now: now)
+            case (false, false): return core.fleet.thawFailed(env, now: now)
+            }
         }
         perform(actions)
     }
