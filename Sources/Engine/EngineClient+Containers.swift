@@ -100,7 +100,7 @@ extension EngineClient {
     /// Inspects a container that has exited. A SIGKILL exit (137) not marked
     /// `OOMKilled` is looked at again for up to `patience`: the engine learns
     /// of an OOM kill from a separate event that can land after the exit.
-    public func inspectExited(_ id: String, patience: Duration = .milliseconds(500)) async throws -> ContainerInspect {
+    public func inspectExited(_ id: String, patience: Duration = .seconds(2)) async throws -> ContainerInspect {
         var inspect = try await inspectContainer(id)
         let deadline = ContinuousClock.now + patience
         while inspect.state.exitCode == 137, !inspect.state.oomKilled, ContinuousClock.now < deadline {

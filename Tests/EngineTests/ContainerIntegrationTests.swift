@@ -103,14 +103,18 @@ struct ContainerIntegrationTests {
     func oomKilled() async throws {
         let client = try await EngineTestSupport.requireEngine()
         try await EngineTestSupport.withContainers(client) { tracker in
-            let id = try await tracker.create(EngineTestSupport.spec(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]) {
+            // The shell outlives dd by a second: the engine learns of an OOM
+            // kill from an event that can be missed when the cgroup's only
+            // process dies and the container is gone at once.
+            let script = "dd if=/dev/zero of=/dev/null bs=64M count=1; status=$?; sleep 1; exit $status"
+            let id = try await tracker.create(EngineTestSupport.spec(["sh", "-c", script]) {
                 $0.hostConfig?.memory = 32 << 20
                 $0.hostConfig?.memorySwap = 32 << 20
             })
             try await client.startContainer(id)
             let exit = try await client.waitContainer(id)
             #expect(exit.statusCode == 137)
-            let state = try await client.inspectExited(id, patience: .seconds(2)).state
+            let state = try await client.inspectExited(id, patience: .seconds(5)).state
             #expect(state.oomKilled)
             #expect(state.exitCode == 137)
         }
