@@ -81,6 +81,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Service mode: supervised replicas (pure ServiceState) and the backends that run them.
+        .target(
+            name: "ServiceMode",
+            dependencies: [
+                "Engine", "FunctionMode",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP front door: the Lambda Invoke API and each workload's http routes.
         .target(
             name: "Gateway",
@@ -110,7 +119,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "Engine", "Manifest", "Placement", "FunctionMode", "Gateway", "Store",
+                "Engine", "Manifest", "Placement", "FunctionMode", "ServiceMode", "Gateway", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -222,6 +231,13 @@ let package = Package(
                 "FunctionMode", "Engine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServiceModeTests",
+            dependencies: [
+                "TestSupport", "ServiceMode", "FunctionMode", "Engine",
             ],
             swiftSettings: swiftSettings
         ),

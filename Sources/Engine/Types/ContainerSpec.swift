@@ -148,6 +148,11 @@ public struct Mount: Codable, Sendable, Equatable {
         Mount(type: .bind, source: source, target: target, readOnly: readOnly, tmpfsOptions: nil)
     }
 
+    /// A named volume (created by the engine on first use) mounted into the container.
+    public static func volume(name: String, target: String, readOnly: Bool = false) -> Mount {
+        Mount(type: .volume, source: name, target: target, readOnly: readOnly, tmpfsOptions: nil)
+    }
+
     /// A tmpfs of at most `sizeBytes`.
     public static func tmpfs(target: String, sizeBytes: Int64? = nil, mode: Int? = nil) -> Mount {
         Mount(type: .tmpfs, source: nil, target: target, readOnly: nil,

@@ -3,7 +3,7 @@ import Synchronization
 /// Wakes a sleeping loop early: `wait(upTo:)` returns when the time is up or
 /// when someone rings, whichever comes first. A ring while nobody waits is kept
 /// for the next wait, so no ring is lost.
-final class Doorbell: Sendable {
+package final class Doorbell: Sendable {
     private struct State {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -13,10 +13,12 @@ final class Doorbell: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Rings only when the sleeper would otherwise wake after `instant`: a
     /// change that can make nothing due before `instant` need not wake it (on
     /// a busy host this saves a wake-up per invocation).
-    func ring(ifSleepingPast instant: ContinuousClock.Instant) {
+    package func ring(ifSleepingPast instant: ContinuousClock.Instant) {
         let needed = state.withLock { state in
             guard let wakesAt = state.wakesAt, state.waiter != nil else { return true }
             return wakesAt > instant
@@ -24,7 +26,7 @@ final class Doorbell: Sendable {
         if needed { ring() }
     }
 
-    func ring() {
+    package func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -36,7 +38,7 @@ final class Doorbell: Sendable {
         waiter?.resume()
     }
 
-    func wait(upTo duration: Duration) async {
+    package func wait(upTo duration: Duration) async {
         state.withLock { $0.wakesAt = .now + duration }
         defer { state.withLock { $0.wakesAt = nil } }
         await withTaskCancellationHandler {

@@ -4,8 +4,8 @@ import Synchronization
 /// the task group of its `run()`: `run()` owns it and returns only once it is
 /// over, shutdown can wait for what matters, and once the queue is closed
 /// nothing more starts.
-final class WorkQueue: Sendable {
-    typealias Job = @Sendable () async -> Void
+package final class WorkQueue: Sendable {
+    package typealias Job = @Sendable () async -> Void
 
     private struct State {
         var open = true
@@ -17,7 +17,7 @@ final class WorkQueue: Sendable {
     private let continuation: AsyncStream<Job>.Continuation
     private let state = Mutex(State())
 
-    init() {
+    package init() {
         (jobs, continuation) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -25,7 +25,7 @@ final class WorkQueue: Sendable {
     /// - Parameter counted: whether ``pending`` counts it until it ends (a job
     ///   that ends only with its container, like an output stream, is not).
     @discardableResult
-    func submit(counted: Bool = true, _ job: @escaping Job) -> Bool {
+    package func submit(counted: Bool = true, _ job: @escaping Job) -> Bool {
         let wrapped: Job
         if counted {
             wrapped = { [self] in
@@ -48,13 +48,13 @@ final class WorkQueue: Sendable {
     }
 
     /// Whether the queue takes no more jobs.
-    var isClosed: Bool { state.withLock { !$0.open } }
+    package var isClosed: Bool { state.withLock { !$0.open } }
 
     /// Counted jobs queued or running.
-    var pending: Int { state.withLock { $0.pending } }
+    package var pending: Int { state.withLock { $0.pending } }
 
     /// Takes no more jobs; those queued still run. Safe to call more than once.
-    func close() {
+    package func close() {
         state.withLock { state in
             state.open = false
             continuation.finish()
@@ -63,7 +63,7 @@ final class WorkQueue: Sendable {
 
     /// Runs the jobs as they come, each in a child task, until the queue is
     /// closed and every job has ended.
-    func run() async {
+    package func run() async {
         await withDiscardingTaskGroup { group in
             for await job in jobs {
                 group.addTask { await job() }

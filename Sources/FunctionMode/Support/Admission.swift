@@ -19,6 +19,10 @@ public final class Admission: Sendable {
         public static let functionEnvironments = Holder("functionEnvironments")
         /// The command runner's one-event containers.
         public static let commandContainers = Holder("commandContainers")
+        /// Service mode's replicas.
+        public static let serviceReplicas = Holder("serviceReplicas")
+        /// Task mode's runs.
+        public static let taskContainers = Holder("taskContainers")
     }
 
     /// Most slots held at once.
@@ -36,6 +40,12 @@ public final class Admission: Sendable {
             slots[holder, default: 0] += 1
             return true
         }
+    }
+
+    /// Takes one slot for `holder` whatever the limit: for a container that
+    /// already runs (a replica adopted from an earlier controller).
+    public func reserveRegardless(_ holder: Holder) {
+        slots.withLock { $0[holder, default: 0] += 1 }
     }
 
     /// Gives back one slot of `holder`.
