@@ -64,7 +64,8 @@ public struct ServiceState: Sendable {
             replicas[id] = Replica(id: id, revision: replica.revision, phase: .warming, container: replica.container,
                                    address: replica.address, startedAt: now, nextProbe: now, adopted: true)
         }
-        return actions + apply(spec, now: now)
+        self.spec = spec
+        return actions + tick(now: now)
     }
 
     /// Sets (or changes) the desired state.
@@ -116,7 +117,7 @@ public struct ServiceState: Sendable {
     public mutating func probed(_ id: ReplicaID, healthy: Bool, message: String, now: Instant) -> [ServiceAction] {
         guard var replica = replicas[id] else { return [] }
         replica.probing = false
-        guard let policy = spec?.health ?? Optional(HealthPolicy()) else { return [] }
+        let policy = spec?.health ?? HealthPolicy()
         var actions: [ServiceAction] = []
         switch (replica.phase, healthy) {
         case (.warming, true):
