@@ -102,6 +102,38 @@ public struct ProcessList: Codable, Sendable {
         public var mode: String
         public var running: Bool
         public var environments: [Environment]
+        /// Service mode: replicas, health, restarts.
+        public var service: Service?
+    }
+
+    /// A service as `tandem ps` shows it.
+    public struct Service: Codable, Sendable {
+        public struct Replica: Codable, Sendable {
+            public var id: String
+            public var phase: String
+            public var revision: String
+            public var address: String?
+            public var container: String?
+            /// Failed health checks in a row.
+            public var failures: Int
+        }
+
+        public struct Exit: Codable, Sendable {
+            public var exitCode: Int?
+            public var reason: String
+            public var lastLines: [String]
+        }
+
+        public var revision: String?
+        public var desired: Int
+        public var ready: Int
+        public var restarts: Int
+        /// Requests in flight through the gateway.
+        public var inFlight: Int
+        /// Set while a replica waits out its crash-loop back-off.
+        public var crashLoopRetrySeconds: Double?
+        public var lastExit: Exit?
+        public var replicas: [Replica]
     }
 
     public struct Environment: Codable, Sendable {
@@ -117,14 +149,20 @@ public struct ProcessList: Codable, Sendable {
     init(controller: Controller) {
         project = controller.project
         var environments: [String: [Environment]] = [:]
+        var services: [String: Service] = [:]
         for runner in controller.runners.values {
-            for view in runner.views() { environments[view.name, default: []] += view.environments }
+            for view in runner.views() {
+                environments[view.name, default: []] += view.environments
+                if let service = view.service { services[view.name] = service }
+            }
         }
+        let running = Set(controller.runningWorkloads.map(\.name))
         workloads = controller.deployment.workloads.map { workload in
             Workload(
                 name: workload.name, mode: workload.mode.rawValue,
-                running: controller.runners[workload.kind] != nil,
-                environments: (environments[workload.name] ?? []).sorted { $0.id < $1.id })
+                running: running.contains(workload.name),
+                environments: (environments[workload.name] ?? []).sorted { $0.id < $1.id },
+                service: services[workload.name])
         }
     }
 }

@@ -9,6 +9,7 @@ import NIOCore
 import NIOPosix
 import Placement
 import ServiceLifecycle
+import ServiceMode
 import Store
 import Synchronization
 
@@ -63,6 +64,8 @@ public final class Controller: Sendable {
     let logger: Logger
     public let store: Store
     let events: EventQueue
+    /// Service replicas as the gateway balances over them.
+    let upstreams: UpstreamRegistry
     private let gatewayServer = Mutex<GatewayServer?>(nil)
     /// This folder's lock, held from `prepare` until `run` ends.
     private let lock: Mutex<StateLock?>
@@ -70,9 +73,11 @@ public final class Controller: Sendable {
     private init(
         manifest: Manifest, decisions: [Decision], deployment: Deployment, engine: EngineClient,
         runners: [RunnerKind: any WorkloadRunner], options: ControllerOptions, project: String,
-        logFiles: FunctionLogFiles, logger: Logger, store: Store, events: EventQueue, lock: StateLock
+        logFiles: FunctionLogFiles, logger: Logger, store: Store, events: EventQueue, lock: StateLock,
+        upstreams: UpstreamRegistry
     ) {
         self.lock = Mutex(lock)
+        self.upstreams = upstreams
         self.store = store
         self.events = events
         self.manifest = manifest
@@ -88,7 +93,15 @@ public final class Controller: Sendable {
 
     /// The deployed workloads a runner of this version runs (the others are not started).
     var runningWorkloads: [DeployedWorkload] {
-        deployment.workloads.filter { runners[$0.kind] != nil }
+        deployment.workloads.filter { Self.refusal(for: $0, runners: runners) == nil }
+    }
+
+    /// Why `workload` is not started by this version, or nil when a runner runs it.
+    static func refusal(for workload: DeployedWorkload, runners: [RunnerKind: any WorkloadRunner]) -> String? {
+        guard let runner = runners[workload.kind] else {
+            return "\(workload.mode.rawValue) mode is not part of this version yet"
+        }
+        return runner.refusal(for: workload)
     }
 
     /// Whether `name` is a workload that runs here and answers invocations.
@@ -189,21 +202,35 @@ public final class Controller: Sendable {
             settings: settings, observer: logFiles, admission: admission, logger: logger)
         let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, admission: admission,
                                         logger: logger)
+        let upstreams = UpstreamRegistry()
+        let services = LocalBackend(
+            engine: engine, project: project, admission: admission, traffic: GatewayReplicaTraffic(upstreams: upstreams),
+            logger: logger,
+            onChange: { name, spec, ready in
+                if let spec { upstreams.update(name, ServiceWiring.upstreams(spec, ready)) } else { upstreams.remove(name) }
+            },
+            onNote: { progress(ServiceWiring.line($0)) })
         let runners: [RunnerKind: any WorkloadRunner] = [
             .functionHost: FunctionHostRunner(host: host),
             .commandRunner: CommandRunner(commands: commands),
+            .serviceHost: ServiceHostRunner(backend: services, inFlight: { upstreams.inFlight(service: $0) }),
         ]
 
+        var accepted: [RunnerKind: [DeployedWorkload]] = [:]
         for workload in deployment.workloads {
-            guard let runner = runners[workload.kind] else {
-                progress("\(workload.name): placed in \(workload.mode.rawValue) mode — service mode is not part of this version yet, so it is not started")
+            if let refusal = Self.refusal(for: workload, runners: runners) {
+                progress("\(workload.name): placed in \(workload.mode.rawValue) mode — \(refusal), so it is not started")
                 continue
             }
             try await Self.prepareImage(of: workload, in: manifestDirectory, engine: engine, progress: progress)
+            accepted[workload.kind, default: []].append(workload)
+        }
+        for (kind, workloads) in accepted.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             do {
-                try await runner.deploy(workload)
+                try await runners[kind]?.start(workloads)
             } catch {
-                throw ControllerError(.engineFailed, "\(workload.name): could not be deployed: \(error)", underlying: error)
+                throw ControllerError(.engineFailed, "\(workloads.map(\.name).joined(separator: ", ")): could not be deployed: \(error)",
+                                      underlying: error)
             }
         }
         let asyncFunctions = deployment.workloads.filter { runners[$0.kind] is any InvocationRunner }.map { deployed in
@@ -227,7 +254,7 @@ public final class Controller: Sendable {
         return Controller(
             manifest: manifest, decisions: decisions, deployment: deployment, engine: engine, runners: runners,
             options: options, project: project, logFiles: logFiles, logger: logger, store: store, events: events,
-            lock: lock)
+            lock: lock, upstreams: upstreams)
     }
 
     /// Builds a workload's image from its folder, or checks that the named image is here.
@@ -333,7 +360,7 @@ public final class Controller: Sendable {
         try? FileManager.default.removeItem(atPath: socket)
         lock.withLock { $0 = nil }
         if let failure { throw failure }
-        progress("stopped; every environment removed")
+        progress("stopped; every environment and replica removed")
     }
 
     /// Shuts every runner down at once; returns when all are done.
@@ -343,13 +370,15 @@ public final class Controller: Sendable {
         }
     }
 
-    /// Removes function-mode containers of this project the runners no longer
-    /// know of (a start caught by the stop, or a runner cancelled mid-way).
+    /// Removes containers of this project the runners no longer know of (a
+    /// start caught by the stop, or a runner cancelled mid-way).
     func removeLeftoverEnvironments() async {
-        let labels = ["tandem.project=\(project)", "tandem.mode=function"]
-        guard let leftovers = try? await engine.listContainers(all: true, labels: labels) else { return }
-        for container in leftovers {
-            try? await engine.removeContainer(container.id, force: true)
+        for mode in ["function", "service"] {
+            let labels = ["tandem.project=\(project)", "tandem.mode=\(mode)"]
+            guard let leftovers = try? await engine.listContainers(all: true, labels: labels) else { continue }
+            for container in leftovers {
+                try? await engine.removeContainer(container.id, force: true)
+            }
         }
     }
 
@@ -358,18 +387,19 @@ public final class Controller: Sendable {
     func makeGateway(progress: @escaping @Sendable (String) -> Void) throws -> (any Service)? {
         let invoker = router
         var routes: [GatewayRoute] = []
-        for workload in runningWorkloads.map(\.workload) where isInvocable(workload.name) {
-            for trigger in workload.triggers {
+        for deployed in runningWorkloads {
+            guard let runner = runners[deployed.kind] else { continue }
+            for trigger in deployed.workload.triggers {
                 guard case .http(let route) = trigger else { continue }
                 routes.append(GatewayRoute(
                     methods: route.methods.isEmpty ? nil : Set(route.methods), path: route.path,
-                    target: .function(workload.name)))
+                    target: runner.routeTarget(deployed.name)))
             }
         }
         let server: GatewayServer
         do {
             server = try GatewayServer(
-                invoker: invoker, routes: routes,
+                invoker: invoker, routes: routes, upstreams: upstreams,
                 configuration: GatewayConfiguration(host: options.gatewayHost, port: options.gatewayPort,
                                                     limits: options.gatewayLimits,
                                                     authentication: options.gatewayAuthentication),

@@ -34,6 +34,8 @@ struct PartialWorkload {
     var maxEventAge: Located<Duration>?
     var deadLetter: Located<String>?
     var state: Located<StateKind>?
+    var stopTimeout: Located<Duration>?
+    var volume: Located<String>?
     var triggers: Located<[Located<Trigger>]>?
     var rate: Located<Rate>?
     var duration: Located<Duration>?
@@ -81,6 +83,8 @@ struct PartialWorkload {
         merged.maxEventAge = maxEventAge ?? defaults.maxEventAge
         merged.deadLetter = deadLetter ?? defaults.deadLetter
         merged.state = state ?? defaults.state
+        merged.stopTimeout = stopTimeout ?? defaults.stopTimeout
+        merged.volume = volume ?? defaults.volume
         merged.triggers = triggers ?? defaults.triggers
         merged.rate = rate ?? defaults.rate
         merged.duration = duration ?? defaults.duration
@@ -210,6 +214,20 @@ struct ManifestBuilder {
                 }
             case "dead_letter": p.deadLetter = reader.string(field, what: "a queue name")
             case "state": p.state = reader.choice(field, StateKind.self)
+            case "stop_timeout":
+                if let timeout = reader.duration(field) {
+                    if timeout.value <= .seconds(120) { p.stopTimeout = timeout } else {
+                        reader.error(at: timeout, "can be at most 120s (ECS's limit), found \(timeout.value)")
+                    }
+                }
+            case "volume":
+                if let path = reader.string(field) {
+                    if path.value.hasPrefix("/"), path.value != "/", !path.value.split(separator: "/").contains("..") {
+                        p.volume = path
+                    } else {
+                        reader.error(at: path, "expected an absolute path inside the container such as /data, found \"\(path.value)\"")
+                    }
+                }
             case "triggers": p.triggers = parseTriggers(field)
             case "traffic": parseTraffic(field, into: &p)
             default: break

@@ -14,7 +14,7 @@ public enum ManifestParser {
         "workload": [
             "image", "build", "contract", "mode", "handler", "command", "entrypoint", "env", "port",
             "memory", "cpus", "timeout", "tmp", "concurrency", "replicas", "health", "retries",
-            "max_event_age", "dead_letter", "state", "triggers", "traffic",
+            "max_event_age", "dead_letter", "state", "stop_timeout", "volume", "triggers", "traffic",
         ],
         "build": ["context", "dockerfile"],
         "concurrency": ["reserved", "provisioned", "per_replica"],

@@ -71,6 +71,15 @@ extension ManifestBuilder {
                              "mode: function has no health checks: health applies to service mode",
                              hint: "remove health, or use mode: service")
             }
+            if let stopTimeout = p.stopTimeout {
+                reader.error(at: spot(located, stopTimeout),
+                             "mode: function has no stop timeout: an invocation is bounded by timeout",
+                             hint: "remove stop_timeout (it applies to service and task mode)")
+            }
+        }
+        if let volume = p.volume, p.state?.value != .stateful {
+            reader.error(at: volume, "volume keeps a stateful workload's data, but the workload is not state: stateful",
+                         hint: "add state: stateful, or remove volume")
         }
         if let located = p.mode, mode == .service, contract.value == .command {
             reader.error(at: spot(located, contract),
@@ -140,6 +149,7 @@ extension ManifestBuilder {
             concurrency: Concurrency(reserved: p.reserved?.value, provisioned: p.provisioned?.value, perReplica: p.perReplica?.value),
             replicas: replicas, health: health, retries: p.retries?.value, maxEventAge: p.maxEventAge?.value,
             deadLetter: p.deadLetter?.value, state: p.state?.value ?? .stateless,
+            stopTimeout: p.stopTimeout?.value, volume: p.volume?.value,
             triggers: p.triggers?.value.map(\.value) ?? [], traffic: traffic)
     }
 

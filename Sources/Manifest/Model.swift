@@ -71,6 +71,12 @@ public struct Workload: Hashable, Sendable {
     public var deadLetter: String?
     /// Whether the workload keeps state between requests.
     public var state: StateKind
+    /// Time between SIGTERM and SIGKILL when a replica or task is stopped
+    /// (service and task mode; at most 120s like ECS); `nil`: 10s.
+    public var stopTimeout: Duration?
+    /// Where a stateful workload's data lives inside each replica (`/data`):
+    /// a named volume per replica, kept across restarts and rollouts.
+    public var volume: String?
     /// What calls it, in file order.
     public var triggers: [Trigger]
     /// Expected traffic, used by placement until real traffic is observed.
@@ -85,6 +91,7 @@ public struct Workload: Hashable, Sendable {
         tmp: ByteSize = Workload.defaultTmp, concurrency: Concurrency = Concurrency(),
         replicas: Replicas? = nil, health: HealthCheck? = nil, retries: Int? = nil,
         maxEventAge: Duration? = nil, deadLetter: String? = nil, state: StateKind = .stateless,
+        stopTimeout: Duration? = nil, volume: String? = nil,
         triggers: [Trigger] = [], traffic: TrafficHints? = nil
     ) {
         self.name = name
@@ -107,6 +114,8 @@ public struct Workload: Hashable, Sendable {
         self.maxEventAge = maxEventAge
         self.deadLetter = deadLetter
         self.state = state
+        self.stopTimeout = stopTimeout
+        self.volume = volume
         self.triggers = triggers
         self.traffic = traffic
     }
@@ -117,6 +126,8 @@ public struct Workload: Hashable, Sendable {
     public static let defaultTmp = ByteSize.mebibytes(512)
     /// Port of an `http` workload when none is given: 8080 (Knative's default `$PORT`).
     public static let defaultHTTPPort = 8080
+    /// Stop timeout of a replica or task when none is given: 10s (like `docker stop`).
+    public static let defaultStopTimeout = Duration.seconds(10)
     /// Function-mode timeout when none is given: 3s (Lambda's default).
     public static let defaultFunctionTimeout = Duration.seconds(3)
 }

@@ -194,10 +194,10 @@ struct DownCommand: AsyncParsableCommand {
     }
 }
 
-/// `tandem ps`: the workloads of the running controller and their environments.
+/// `tandem ps`: the workloads of the running controller, their environments and replicas.
 struct PsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ps", abstract: "List the running controller's workloads and their environments.")
+        commandName: "ps", abstract: "List the running controller's workloads, their environments and replicas.")
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -215,16 +215,55 @@ struct PsCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(list), as: UTF8.self))
             return
         }
-        var rows = [["WORKLOAD", "MODE", "STATE", "ENVIRONMENT", "PHASE", "INVOCATIONS"]]
-        for workload in list.workloads {
-            let state = workload.running ? "running" : "not started"
-            if workload.environments.isEmpty {
-                rows.append([workload.name, workload.mode, state, "-", "-", "-"])
+        let functions = list.workloads.filter { $0.service == nil }
+        if !functions.isEmpty {
+            var rows = [["WORKLOAD", "MODE", "STATE", "ENVIRONMENT", "PHASE", "INVOCATIONS"]]
+            for workload in functions {
+                let state = workload.running ? "running" : "not started"
+                if workload.environments.isEmpty {
+                    rows.append([workload.name, workload.mode, state, "-", "-", "-"])
+                }
+                for env in workload.environments {
+                    rows.append([workload.name, workload.mode, state, env.id, env.phase, String(env.invocations)])
+                }
             }
-            for env in workload.environments {
-                rows.append([workload.name, workload.mode, state, env.id, env.phase, String(env.invocations)])
+            Self.printTable(rows)
+        }
+        let services = list.workloads.compactMap { workload in workload.service.map { (workload.name, $0) } }
+        if !services.isEmpty {
+            if !functions.isEmpty { print("") }
+            var rows = [["SERVICE", "READY", "REVISION", "RESTARTS", "IN FLIGHT", "STATUS"]]
+            for (name, service) in services {
+                let status: String
+                if let retry = service.crashLoopRetrySeconds {
+                    status = "crash loop: next start in \(Int(retry.rounded(.up))) s"
+                } else {
+                    status = service.ready == service.desired ? "running" : "starting"
+                }
+                rows.append([name, "\(service.ready)/\(service.desired)", String((service.revision ?? "-").prefix(12)),
+                             String(service.restarts), String(service.inFlight), status])
+            }
+            Self.printTable(rows)
+            var replicaRows = [["REPLICA", "PHASE", "ADDRESS", "CONTAINER", "REVISION"]]
+            for (_, service) in services {
+                for replica in service.replicas {
+                    replicaRows.append([replica.id, replica.phase + (replica.failures > 0 ? " (\(replica.failures) failed checks)" : ""),
+                                        replica.address ?? "-", replica.container ?? "-", String(replica.revision.prefix(12))])
+                }
+            }
+            if replicaRows.count > 1 {
+                print("")
+                Self.printTable(replicaRows)
+            }
+            for (name, service) in services {
+                guard let exit = service.lastExit else { continue }
+                print("\n\(name): last end: \(exit.reason)")
+                for line in exit.lastLines { print("  | \(line)") }
             }
         }
+    }
+
+    static func printTable(_ rows: [[String]]) {
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }

@@ -1,6 +1,7 @@
 import FunctionMode
 import Manifest
 import Placement
+import ServiceMode
 
 /// One workload as the controller hands it to its runner.
 public struct DeployedWorkload: Sendable, Equatable {
@@ -19,6 +20,8 @@ public struct DeployedWorkload: Sendable, Equatable {
     public var workload: Workload
     /// What a function-mode runner needs; nil in service and task mode.
     public var function: FunctionDefinition?
+    /// What the service host needs; nil in the other modes.
+    public var service: ServiceSpec?
 
     /// The workload placed in `mode`, for a manifest in the folder labelled `project`.
     public init(_ workload: Workload, mode: Decision.Mode, project: String) {
@@ -35,6 +38,9 @@ public struct DeployedWorkload: Sendable, Equatable {
         case .serviceHost, .taskRunner:
             function = nil
             revision = Revision(fields: [("kind", kind.rawValue), ("image", image)] + Self.serviceFields(of: workload))
+        }
+        if kind == .serviceHost {
+            service = ServiceSpec(workload, revision: revision.rawValue, image: image)
         }
     }
 
@@ -78,6 +84,8 @@ public struct DeployedWorkload: Sendable, Equatable {
             ("health", String(describing: workload.health)),
             ("retries", String(describing: workload.retries)),
             ("state", workload.state.rawValue),
+            ("stopTimeout", String(describing: workload.stopTimeout?.milliseconds)),
+            ("volume", String(describing: workload.volume)),
         ]
     }
 }

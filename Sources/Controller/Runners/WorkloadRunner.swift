@@ -1,4 +1,5 @@
 import FunctionMode
+import Gateway
 import NIOCore
 
 /// What runs the workloads of one ``RunnerKind``. The controller hands each
@@ -6,6 +7,14 @@ import NIOCore
 /// of how the runner works.
 protocol WorkloadRunner: Sendable {
     var kind: RunnerKind { get }
+    /// Why this runner cannot run `workload` in this version (it is then
+    /// reported and not started), or nil.
+    func refusal(for workload: DeployedWorkload) -> String?
+    /// Takes the runner's workloads when the controller starts: a runner whose
+    /// containers outlive a controller adopts what an earlier run left.
+    func start(_ workloads: [DeployedWorkload]) async throws
+    /// Where an http route to `name` goes: a function invoker or a set of replicas.
+    func routeTarget(_ name: String) -> RouteTarget
     /// Adds a workload, or updates it to a new revision.
     func deploy(_ workload: DeployedWorkload) async throws
     /// Removes a workload and what runs it.
@@ -20,6 +29,18 @@ protocol WorkloadRunner: Sendable {
     /// The runner's own work (timers, streams), until a drain is over or the
     /// task is cancelled.
     func run() async
+}
+
+extension WorkloadRunner {
+    func refusal(for workload: DeployedWorkload) -> String? { nil }
+
+    func start(_ workloads: [DeployedWorkload]) async throws {
+        for workload in workloads { try await deploy(workload) }
+    }
+}
+
+extension InvocationRunner {
+    func routeTarget(_ name: String) -> RouteTarget { .function(name) }
 }
 
 /// A runner whose workloads answer invocations (the Invoke API, the control
@@ -42,7 +63,9 @@ protocol InvocationRunner: WorkloadRunner {
 /// One workload as a runner shows it in `tandem ps`.
 struct WorkloadView: Sendable {
     var name: String
-    var environments: [ProcessList.Environment]
+    var environments: [ProcessList.Environment] = []
+    /// A service's replicas and supervision.
+    var service: ProcessList.Service?
 }
 
 /// A workload handed to a runner that cannot run it (a bug in the wiring).

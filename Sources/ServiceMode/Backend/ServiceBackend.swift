@@ -4,7 +4,7 @@
 /// backend would map the same calls onto `/services` (whose UpdateConfig
 /// rolls, and whose orchestrator restarts and reschedules). Neither the
 /// gateway nor the controller sees the difference: both only see
-/// ``ReadyReplica``s through `onChange` and ``views()``.
+/// ``ReadyReplica``s (through the callback a backend is made with) and ``views()``.
 public protocol ServiceBackend: Sendable {
     /// Finds the replicas an earlier controller left for these services and
     /// adopts those that fit (the others, and replicas of services not in

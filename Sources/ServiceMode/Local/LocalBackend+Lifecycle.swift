@@ -134,6 +134,6 @@ extension LocalBackend {
             }
         }
         work.close()
-        for name in core.withLock({ Array($0.states.keys) }) { onChange(name, []) }
+        for name in core.withLock({ Array($0.states.keys) }) { onChange(name, nil, []) }
     }
 }

@@ -23,7 +23,7 @@ public final class LocalBackend: ServiceBackend {
     let project: String
     let admission: Admission
     let traffic: any ReplicaTraffic
-    let onChange: @Sendable (String, [ReadyReplica]) -> Void
+    let onChange: @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void
     let onNote: @Sendable (ServiceNote) -> Void
     let logger: Logger
     let core = Mutex(Core())
@@ -33,12 +33,12 @@ public final class LocalBackend: ServiceBackend {
 
     /// - Parameters:
     ///   - project: the `tandem.project` label of the manifest's folder.
-    ///   - onChange: called with a service's ready replicas whenever they change.
+    ///   - onChange: called with a service's spec (nil once removed) and ready replicas whenever they change.
     ///   - onNote: what the operator should read (a replica ready, ended, unhealthy).
     public init(
         engine: EngineClient, project: String, admission: Admission, traffic: any ReplicaTraffic,
         network: String = "bridge", logger: Logger,
-        onChange: @escaping @Sendable (String, [ReadyReplica]) -> Void,
+        onChange: @escaping @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void,
         onNote: @escaping @Sendable (ServiceNote) -> Void = { _ in }
     ) {
         self.engine = engine
@@ -113,7 +113,10 @@ public final class LocalBackend: ServiceBackend {
                 onNote(note)
             }
         }
-        if published { onChange(name, readyReplicas(of: name)) }
+        if published {
+            let (spec, ready) = core.withLock { ($0.states[name]?.spec, $0.states[name]?.readyReplicas ?? []) }
+            onChange(name, spec, ready)
+        }
         doorbell.ring()
     }
 
