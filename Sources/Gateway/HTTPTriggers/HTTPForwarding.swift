@@ -1,3 +1,4 @@
+import Foundation
 import FunctionMode
 import HTTPTypes
 import NIOCore
@@ -17,27 +18,62 @@ public enum HTTPForwarding {
     public static func request(method: String, target: String, authority: String?, headers: HTTPFields,
                                body: ByteBuffer, sourceIP: String) -> ForwardedRequest {
         var forwarded: [ForwardedRequest.Header] = []
-        if let authority {
-            forwarded.append(.init("Host", authority))
-            if !headers.contains(where: { $0.name.canonicalName == "x-forwarded-host" }) {
-                forwarded.append(.init("X-Forwarded-Host", authority))
-            }
+        if let authority { forwarded.append(.init("Host", authority)) }
+        for field in requestFields(headers, authority: authority, sourceIP: sourceIP) where field.name != .contentLength {
+            forwarded.append(.init(field.name.rawName, field.value))
         }
+        return ForwardedRequest(method: method, path: target, headers: forwarded, body: Array(body.readableBytesView))
+    }
+
+    /// A request's fields as its next hop gets them: without the hop-by-hop
+    /// ones (and those its `Connection` names), with `X-Forwarded-Host` (the
+    /// authority, unless a proxy before set it), `X-Forwarded-For` (the
+    /// caller's address appended) and `X-Forwarded-Proto`. `Host` is not among
+    /// them: it is the request's authority. The length stays (the caller
+    /// removes it when it sends the body otherwise).
+    static func requestFields(_ headers: HTTPFields, authority: String?, sourceIP: String) -> HTTPFields {
+        var fields = HTTPFields()
+        fields.reserveCapacity(headers.count + 3)
+        if let authority, headers[xForwardedHost] == nil {
+            fields.append(HTTPField(name: xForwardedHost, value: authority))
+        }
+        let named = connectionOptions(headers)
         var previousFor: String?
         for field in headers {
-            let name = field.name.canonicalName
-            if hopByHop.contains(name) || name == "content-length" { continue }
-            if name == "x-forwarded-for" {
+            if isHopByHop(field.name, named: named) { continue }
+            if field.name == xForwardedFor {
                 previousFor = previousFor.map { "\($0), \(field.value)" } ?? field.value
                 continue
             }
-            forwarded.append(.init(field.name.rawName, field.value))
+            fields.append(field)
         }
-        forwarded.append(.init("X-Forwarded-For", previousFor.map { "\($0), \(sourceIP)" } ?? sourceIP))
-        if !headers.contains(where: { $0.name.canonicalName == "x-forwarded-proto" }) {
-            forwarded.append(.init("X-Forwarded-Proto", "http"))
-        }
-        return ForwardedRequest(method: method, path: target, headers: forwarded, body: Array(body.readableBytesView))
+        fields.append(HTTPField(name: xForwardedFor, value: previousFor.map { "\($0), \(sourceIP)" } ?? sourceIP))
+        if headers[xForwardedProto] == nil { fields.append(HTTPField(name: xForwardedProto, value: "http")) }
+        return fields
+    }
+
+    /// A response's fields as the client gets them: without the hop-by-hop
+    /// ones (and those its `Connection` names); its length stays.
+    static func responseFields(_ headers: HTTPFields) -> HTTPFields {
+        let named = connectionOptions(headers)
+        var fields = HTTPFields()
+        fields.reserveCapacity(headers.count)
+        for field in headers where !isHopByHop(field.name, named: named) { fields.append(field) }
+        return fields
+    }
+
+    static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+
+    /// Fields a `Connection` header names: hop-by-hop too (RFC 9110 §7.6.1).
+    private static func connectionOptions(_ headers: HTTPFields) -> Set<String> {
+        guard let connection = headers[.connection] else { return [] }
+        return Set(connection.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+    }
+
+    private static func isHopByHop(_ name: HTTPField.Name, named: Set<String>) -> Bool {
+        hopByHop.contains(name.canonicalName) || (!named.isEmpty && named.contains(name.canonicalName))
     }
 
     /// The function's answer as is (without its hop-by-hop fields; the length

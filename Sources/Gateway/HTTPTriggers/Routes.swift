@@ -1,11 +1,11 @@
 /// Where an http route sends its requests.
-///
-/// More targets will come (`upstream` for workloads with the http contract):
-/// switch over it with that in mind.
 public enum RouteTarget: Sendable, Hashable {
     /// A function with the lambda contract, invoked with an API Gateway HTTP
     /// API event (payload format 2.0).
     case function(String)
+    /// A service (by workload name): its requests are proxied to its ready
+    /// replicas, as the ``UpstreamRegistry`` lists them.
+    case service(String)
 }
 
 /// One http trigger, as the controller hands it to the gateway.

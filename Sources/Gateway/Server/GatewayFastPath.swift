@@ -13,12 +13,18 @@ import NIOHTTPTypes
 /// which answers the same request the same way (the same code decides),
 /// only with two task hops more.
 ///
+/// A request on a service's route, whatever its method, length or framing,
+/// is proxied from here by a ``ServiceExchange``: streamed to a replica and
+/// back, never buffered, so never given to Hummingbird. While it runs, the
+/// connection's reads and writability go to it (backpressure).
+///
 /// Requests of one connection are answered in order: the pipeline's
 /// `HTTPServerPipelineHandler` holds the next request until this one's
 /// response has ended.
-final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
+final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
     private enum State {
@@ -30,6 +36,15 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         case collecting(Fast, ByteBuffer)
         /// A fast request sent to its function, not yet answered.
         case answering
+        /// A service's request, proxied.
+        case proxying(ServiceExchange)
+    }
+
+    /// Where a request goes.
+    private enum Decision {
+        case pass
+        case fast(Fast)
+        case proxy(service: String)
     }
 
     /// What a fast request is.
@@ -42,6 +57,8 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
     private let responder: GatewayResponder
     private var state = State.idle
     private let dates = HTTPDateCache()
+    /// This event loop's connections to replicas, once a request needed one.
+    private var pool: UpstreamConnectionPool?
 
     init(responder: GatewayResponder) {
         self.responder = responder
@@ -51,12 +68,17 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch (state, part) {
         case (.idle, .head(let request)):
-            if let fast = fastRequest(request) {
+            switch decide(request) {
+            case .fast(let fast):
                 state = .collecting(fast, ByteBuffer())
-            } else {
+            case .proxy(let service):
+                proxy(request, to: service, context: context)
+            case .pass:
                 state = .passing
                 context.fireChannelRead(data)
             }
+        case (.proxying(let exchange), _):
+            exchange.clientRead(part)
         case (.passing, .end):
             state = .idle
             context.fireChannelRead(data)
@@ -82,16 +104,33 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// What this handler answers itself, else nil (Hummingbird answers it).
-    private func fastRequest(_ request: HTTPRequest) -> Fast? {
-        guard let target = request.path, request.method != .head,  // a HEAD answer has no body: Hummingbird's
-              request.headerFields[.expect] == nil,
-              request.headerFields[.connection].map({ !$0.lowercased().contains("close") }) ?? true,
-              request.headerFields[.transferEncoding] == nil
-        else { return nil }
-        // No body is a known length too (a GET on a route).
-        let length = request.headerFields[.contentLength].map { Int($0) } ?? 0
-        guard let length, length <= LambdaInvokeAPI.maxSyncPayloadBytes else { return nil }
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state { exchange.clientReadComplete() }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state {
+            exchange.read()
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state, context.channel.isWritable { exchange.clientBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state { exchange.clientClosed() }
+        context.fireChannelInactive()
+    }
+
+    /// Who answers a request: this handler (a fast request), a replica (a
+    /// service's request), or Hummingbird.
+    private func decide(_ request: HTTPRequest) -> Decision {
+        guard let target = request.path else { return .pass }
         let path: String
         let query: String?
         if let mark = target.firstIndex(of: "?") {
@@ -102,17 +141,45 @@ final class GatewayFastPath: ChannelInboundHandler, RemovableChannelHandler {
             query = nil
         }
         if path.hasPrefix(LambdaInvokeAPI.prefix) {
-            guard request.method == .post, request.headerFields[.contentLength] != nil,
+            guard Self.isFastShape(request), request.method == .post, request.headerFields[.contentLength] != nil,
                   case .success(let head) = responder.parseInvokeHead(
                       method: request.method.rawValue, path: path, query: query, headers: request.headerFields),
                   head.invocationType == .requestResponse, head.logType == .none
-            else { return nil }
+            else { return .pass }
             let signature = responder.authorize(method: request.method.rawValue, path: path, query: query,
                                                 authority: request.authority, headers: request.headerFields)
-            return .invoke(head, signature: signature)
+            return .fast(.invoke(head, signature: signature))
         }
-        guard let match = responder.routes.current.match(method: request.method.rawValue, path: path) else { return nil }
-        return .route(match, request, path: path, query: query ?? "")
+        guard let match = responder.routes.current.match(method: request.method.rawValue, path: path) else { return .pass }
+        switch match.route.target {
+        case .service(let name):
+            return .proxy(service: name)
+        case .function:
+            guard Self.isFastShape(request) else { return .pass }
+            return .fast(.route(match, request, path: path, query: query ?? ""))
+        }
+    }
+
+    /// A request this handler may answer itself: its whole body, of a known
+    /// length within the limit, is collected before the function is called.
+    private static func isFastShape(_ request: HTTPRequest) -> Bool {
+        guard request.method != .head,  // a HEAD answer has no body: Hummingbird's
+              request.headerFields[.expect] == nil,
+              request.headerFields[.connection].map({ !$0.lowercased().contains("close") }) ?? true,
+              request.headerFields[.transferEncoding] == nil
+        else { return false }
+        // No body is a known length too (a GET on a route).
+        guard let length = request.headerFields[.contentLength].map({ Int($0) }) ?? 0 else { return false }
+        return length <= LambdaInvokeAPI.maxSyncPayloadBytes
+    }
+
+    private func proxy(_ request: HTTPRequest, to service: String, context: ChannelHandlerContext) {
+        let pool = self.pool ?? responder.upstreams.pool(on: context.eventLoop)
+        self.pool = pool
+        let exchange = ServiceExchange(request, service: service, client: context, registry: responder.upstreams,
+                                       pool: pool, dates: dates) { [weak self] in self?.state = .idle }
+        state = .proxying(exchange)
+        exchange.start()
     }
 
     private func answer(_ head: InvokeRequest.Head, body: ByteBuffer, context: ChannelHandlerContext) {

@@ -41,6 +41,8 @@ public struct GatewayResponder: HTTPResponder {
 
     let invoker: any FunctionInvoker
     let routes: RouteBox
+    /// The services' replicas, for the requests ``GatewayFastPath`` proxies.
+    let upstreams: UpstreamRegistry
     let configuration: GatewayConfiguration
     let logger: Logger
 
@@ -191,6 +193,12 @@ public struct GatewayResponder: HTTPResponder {
             invoker.invoke(name, payload: event, clientContext: nil) { result in
                 completion(HTTPTriggerResponse.make(result: result, requestID: requestID))
             }
+        case .service(let name):
+            // A connection's pipeline proxies a service's requests before they
+            // reach Hummingbird; one arriving here has no connection to stream
+            // on (HummingbirdTesting's router mode).
+            completion(HTTPTriggerResponse.message(.serviceUnavailable, "\(name): served only on a live connection",
+                                                   requestID: requestID))
         }
     }
 

@@ -73,15 +73,20 @@ public final class GatewayServer: Service, Sendable {
     }
     private let listening = Mutex(Listening())
 
-    public init(invoker: any FunctionInvoker, routes: [GatewayRoute] = [],
+    /// - Parameter upstreams: the services' replicas, which the controller keeps up to date.
+    public init(invoker: any FunctionInvoker, routes: [GatewayRoute] = [], upstreams: UpstreamRegistry = UpstreamRegistry(),
                 configuration: GatewayConfiguration = GatewayConfiguration(),
                 logger: Logger = Logger(label: "tandem.gateway")) throws(RouteTableError) {
         self.configuration = configuration
         self.logger = logger
         self.routeBox = RouteBox(try RouteTable(routes))
         self.counters = ConnectionCounters(limit: configuration.limits.maxConnections)
-        self.responder = GatewayResponder(invoker: invoker, routes: routeBox, configuration: configuration, logger: logger)
+        self.responder = GatewayResponder(invoker: invoker, routes: routeBox, upstreams: upstreams,
+                                          configuration: configuration, logger: logger)
     }
+
+    /// The services' replicas the gateway proxies to.
+    public var upstreams: UpstreamRegistry { responder.upstreams }
 
     /// The http routes in force.
     public var routes: [GatewayRoute] { routeBox.current.routes }
