@@ -54,7 +54,7 @@ struct ServiceStateTests {
         #expect(probes(state.tick(now: at(0.7))) == [ids[0]])
         let ready = state.probed(ids[0], healthy: true, message: "ok", now: at(0.8))
         #expect(ready.contains(.publish))
-        #expect(ready.contains(.note(.ready(ids[0], adopted: false, after: .milliseconds(300)))))
+        #expect(ready.contains(.note(.ready(ids[0], adopted: false, after: .milliseconds(800)))), "from the start's request")
         #expect(state.readyReplicas.map(\.id) == [ids[0]])
         #expect(state.readyReplicas.first?.address == "172.17.0.2")
         // Without a health check interval a ready replica is not probed again.
@@ -226,7 +226,7 @@ struct ServiceStateTests {
         #expect(Set(actions.compactMap { if case .remove(let c) = $0 { c } else { nil } }) == ["dup", "dead", "extra"])
         let started = starts(actions)
         #expect(started.map(\.slot) == [1])
-        #expect(started.first?.serial == 5, "serials continue after the highest found")
+        #expect(started.first?.serial == 2, "a slot's serials continue after the highest found in it")
         let kept = ReplicaID(service: "web", slot: 0, serial: 4)
         #expect(probes(actions) == [kept])
         let ready = state.probed(kept, healthy: true, message: "ok", now: at(0.1))

@@ -49,7 +49,7 @@ struct ServiceHostRunner: WorkloadRunner {
         }
     }
 
-    func drain(within: Duration) { backend.drain(within: within) }
+    func drain(within: Swift.Duration) { backend.drain(within: within) }
 
     func shutdown() async { await backend.shutdown() }
 

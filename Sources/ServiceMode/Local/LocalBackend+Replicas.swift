@@ -109,7 +109,8 @@ extension LocalBackend {
     func removeContainer(_ container: String) async {
         do {
             try await engine.removeContainer(container, force: true)
-        } catch let error as EngineError where error.code == .notFound {
+        } catch let error as EngineError where error.code == .notFound || error.code == .conflict {
+            // Gone already, or its removal is under way (a stop and a shutdown crossing).
         } catch {
             logger.warning("replica container could not be removed", metadata: ["container": "\(container)", "error": "\(error)"])
         }

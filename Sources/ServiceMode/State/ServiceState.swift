@@ -20,6 +20,8 @@ public struct ServiceState: Sendable {
         var phase: ReplicaPhase
         var container: String?
         var address: String?
+        /// When its start was asked for (or it was adopted).
+        var requestedAt: Instant?
         /// When it started (or was adopted).
         var startedAt: Instant?
         var readySince: Instant?
@@ -35,7 +37,8 @@ public struct ServiceState: Sendable {
     public let name: String
     var replicas: [ReplicaID: Replica] = [:]
     var slots: [Int: SlotHistory] = [:]
-    var nextSerial = 0
+    /// The serial of each slot's next replica.
+    var nextSerial: [Int: Int] = [:]
     let backoff: CrashBackoff
 
     public init(name: String, backoff: CrashBackoff = CrashBackoff()) {
@@ -53,7 +56,7 @@ public struct ServiceState: Sendable {
         var actions: [ServiceAction] = []
         var taken: Set<String> = []  // "slot/revision"
         for replica in found.sorted(by: { ($0.slot, -$0.serial) < ($1.slot, -$1.serial) }) {
-            nextSerial = max(nextSerial, replica.serial + 1)
+            nextSerial[replica.slot] = max(nextSerial[replica.slot] ?? 0, replica.serial + 1)
             let key = "\(replica.slot)/\(replica.revision == spec.revision)"
             guard replica.running, replica.slot < spec.replicas, !taken.contains(key) else {
                 actions.append(.remove(container: replica.container))
@@ -62,7 +65,8 @@ public struct ServiceState: Sendable {
             taken.insert(key)
             let id = ReplicaID(service: name, slot: replica.slot, serial: replica.serial)
             replicas[id] = Replica(id: id, revision: replica.revision, phase: .warming, container: replica.container,
-                                   address: replica.address, startedAt: now, nextProbe: now, adopted: true)
+                                   address: replica.address, requestedAt: now, startedAt: now, nextProbe: now,
+                                   adopted: true)
         }
         self.spec = spec
         return actions + tick(now: now)
@@ -125,7 +129,7 @@ public struct ServiceState: Sendable {
             replica.readySince = now
             replica.failures = 0
             replica.nextProbe = policy.interval.map { now + $0 }
-            let after = replica.startedAt.map { now - $0 } ?? .zero
+            let after = (replica.requestedAt ?? replica.startedAt).map { now - $0 } ?? .zero
             replicas[id] = replica
             actions += [.publish, .note(.ready(id, adopted: replica.adopted, after: after))]
             return actions + reconcile(now: now)
@@ -249,9 +253,9 @@ public struct ServiceState: Sendable {
             let current = current(in: slot).sorted { rank($0) < rank($1) }
             if current.isEmpty {
                 if let retryAt = slots[slot]?.retryAt, retryAt > now { continue }
-                let id = ReplicaID(service: name, slot: slot, serial: nextSerial)
-                nextSerial += 1
-                replicas[id] = Replica(id: id, revision: spec!.revision, phase: .starting)
+                let id = ReplicaID(service: name, slot: slot, serial: nextSerial[slot] ?? 0)
+                nextSerial[slot] = id.serial + 1
+                replicas[id] = Replica(id: id, revision: spec!.revision, phase: .starting, requestedAt: now)
                 actions.append(.start(id))
                 continue
             }
