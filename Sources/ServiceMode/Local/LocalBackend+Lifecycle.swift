@@ -33,7 +33,7 @@ extension LocalBackend {
         for spec in specs {
             let now = ContinuousClock.now
             let (actions, adopted) = core.withLock { core -> ([ServiceAction], [(ReplicaID, String)]) in
-                var state = core.states[spec.name] ?? ServiceState(name: spec.name)
+                var state = core.states[spec.name] ?? ServiceState(name: spec.name, backoff: backoff)
                 let actions = state.adopt(byService[spec.name] ?? [], spec: spec, now: now)
                 core.states[spec.name] = state
                 let adopted = state.view(now: now).replicas.compactMap { replica in

@@ -30,6 +30,7 @@ public final class LocalBackend: ServiceBackend {
     let work = WorkQueue()
     let doorbell = Doorbell()
     let network: String
+    let backoff: CrashBackoff
 
     /// - Parameters:
     ///   - project: the `tandem.project` label of the manifest's folder.
@@ -37,7 +38,7 @@ public final class LocalBackend: ServiceBackend {
     ///   - onNote: what the operator should read (a replica ready, ended, unhealthy).
     public init(
         engine: EngineClient, project: String, admission: Admission, traffic: any ReplicaTraffic,
-        network: String = "bridge", logger: Logger,
+        network: String = "bridge", backoff: CrashBackoff = CrashBackoff(), logger: Logger,
         onChange: @escaping @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void,
         onNote: @escaping @Sendable (ServiceNote) -> Void = { _ in }
     ) {
@@ -46,6 +47,7 @@ public final class LocalBackend: ServiceBackend {
         self.admission = admission
         self.traffic = traffic
         self.network = network
+        self.backoff = backoff
         self.logger = logger
         self.onChange = onChange
         self.onNote = onNote
@@ -55,7 +57,7 @@ public final class LocalBackend: ServiceBackend {
         let now = ContinuousClock.now
         perform(spec.name, core.withLock { core -> [ServiceAction] in
             guard !core.stopped, core.drainDeadline == nil else { return [] }
-            var state = core.states[spec.name] ?? ServiceState(name: spec.name)
+            var state = core.states[spec.name] ?? ServiceState(name: spec.name, backoff: backoff)
             let actions = state.apply(spec, now: now)
             core.states[spec.name] = state
             return actions
