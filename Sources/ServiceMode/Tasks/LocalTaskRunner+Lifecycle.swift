@@ -1,0 +1,73 @@
+import Engine
+
+// The timer loop (timeouts, re-runs), the drain and the shutdown.
+extension LocalTaskRunner {
+    /// Runs the timers and the engine work, until cancelled or until a drain
+    /// is over; then removes every task container and returns once that and
+    /// all the work it started are over.
+    public func run() async {
+        let worker = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.work.run() }
+                await self.runTimers()
+                await self.shutdown()
+            }
+        }
+        await withTaskCancellationHandler {
+            await worker.value
+        } onCancel: {
+            self.core.withLock { $0.timersStopped = true }
+            self.doorbell.ring()
+        }
+    }
+
+    func runTimers() async {
+        while true {
+            let now = ContinuousClock.now
+            let (stop, due, next) = core.withLock { core -> (Bool, [String], ContinuousClock.Instant?) in
+                let drained = core.drainDeadline.map { $0 <= now || core.states.values.allSatisfy(\.isIdle) } ?? false
+                let wakeUps = core.states.mapValues(\.nextWakeUp)
+                return (core.timersStopped || drained, wakeUps.filter { $0.value.map { $0 <= now } ?? false }.map(\.key),
+                        wakeUps.values.compactMap { $0 }.min())
+            }
+            if stop { return }
+            for name in due.sorted() { event(name) { $0.tick(now: now) } }
+            if !due.isEmpty { continue }
+            let draining = core.withLock { $0.drainDeadline != nil }
+            let wait = min(next.map { $0 - now } ?? .seconds(1), draining ? .milliseconds(50) : .seconds(1))
+            await doorbell.wait(upTo: max(wait, .milliseconds(1)))
+        }
+    }
+
+    /// Refuses new runs; waiting ones end as cancelled; running ones are
+    /// stopped (SIGTERM, SIGKILL after their stop timeout, at most `within`).
+    public func drain(within: Duration) {
+        let now = ContinuousClock.now
+        let all = core.withLock { core -> [(String, [TaskAction])] in
+            let deadline = now + within
+            core.drainDeadline = min(core.drainDeadline ?? deadline, deadline)
+            return core.states.keys.sorted().map { name in
+                var state = core.states[name]!
+                let actions = state.drain(now: now).map { action -> TaskAction in
+                    guard case .stop(let id, let container, let grace) = action else { return action }
+                    return .stop(id, container: container, grace: min(grace, within))
+                }
+                core.states[name] = state
+                return (name, actions)
+            }
+        }
+        for (name, actions) in all { perform(name, actions) }
+    }
+
+    /// Removes every task container now; returns when they are gone.
+    public func shutdown() async {
+        let containers = core.withLock { core -> [String] in
+            core.stopped = true
+            core.timersStopped = true
+            return core.attempts.values.map(\.container)
+        }
+        doorbell.ring()
+        for container in containers { try? await engine.removeContainer(container, force: true) }
+        work.close()
+    }
+}
