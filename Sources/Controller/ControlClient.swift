@@ -69,6 +69,49 @@ public struct ControlClient: Sendable {
         return Int(String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
+    /// Starts a run of a task with `payload` on its standard input; returns the run's id.
+    public func startRun(_ name: String, payload: [UInt8]) async throws -> String {
+        let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
+        let response = try await send(HTTPRequest(
+            method: "POST", path: "/v1/tasks/\(escaped)/runs", body: .bytes(payload), timeout: .seconds(30)))
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String],
+              let id = object["run"]
+        else {
+            throw ControllerError(.unreadableAnswer, "the controller's answer to run could not be read")
+        }
+        return id
+    }
+
+    /// Hands a run's output to `chunk` as it comes; returns when the run has ended.
+    public func followRun(_ id: String, _ chunk: @Sendable ([UInt8]) -> Void) async throws {
+        guard FileManager.default.fileExists(atPath: socketPath) else {
+            throw ControllerError(.noController, "no controller is running here (no control socket at \(socketPath))")
+        }
+        let response: HTTPStreamingResponse
+        do {
+            let client = try CurlHTTPClient(endpoint: .unixSocket(path: socketPath))
+            response = try await client.stream(HTTPRequest(path: "/v1/tasks/runs/\(id)/output", timeout: nil))
+            guard response.status == 200 else {
+                throw ControllerError(.refused, "the controller has no output for run \(id) (HTTP \(response.status))")
+            }
+            for try await bytes in response.body { chunk(bytes) }
+        } catch let error as ControllerError {
+            throw error
+        } catch {
+            throw ControllerError(.connectionLost, "the run's output stopped: \(error)", underlying: error)
+        }
+    }
+
+    /// A run's result, once it has ended.
+    public func runResult(_ id: String) async throws -> ProcessList.TaskRun {
+        let response = try await send(HTTPRequest(path: "/v1/tasks/runs/\(id)", timeout: nil))
+        do {
+            return try JSONDecoder().decode(ProcessList.TaskRun.self, from: Data(response.body))
+        } catch {
+            throw ControllerError(.unreadableAnswer, "the controller's run result could not be read: \(error)", underlying: error)
+        }
+    }
+
     public func down() async throws {
         _ = try await send(HTTPRequest(method: "POST", path: "/v1/down", timeout: .seconds(10)))
     }

@@ -3,6 +3,7 @@ import FunctionMode
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceMode
 import Store
 
 /// The control socket's API (HTTP over `.tandem/tandem.sock`), used by
@@ -12,6 +13,11 @@ import Store
 /// - `POST /v1/functions/{name}/invocations` → the function's answer as the
 ///   body; `X-Tandem-Request-Id`, `X-Tandem-Function-Error` (error type) and
 ///   `X-Tandem-Log` (base64 of the invocation's log) as headers
+/// - `POST /v1/tasks/{name}/runs` (body: the payload for its stdin) → 202
+///   and `{"run": ID}`
+/// - `GET /v1/tasks/runs/{id}/output` → the run's output so far, then as it
+///   comes, until the run ends
+/// - `GET /v1/tasks/runs/{id}` → once the run has ended, ``ProcessList/TaskRun`` as JSON
 /// - `POST /v1/down` → 202, then the controller stops
 struct ControlServer: Sendable {
     let controller: Controller
@@ -56,6 +62,42 @@ struct ControlServer: Sendable {
                 headers[Self.functionErrorHeader] = document?.errorType ?? "Unhandled"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document?.body ?? "")))
             }
+        }
+        router.post("/v1/tasks/{name}/runs") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            let payload = try await request.body.collect(upTo: 6 * 1024 * 1024)
+            let started = Result { () throws(TaskRunError) in
+                try controller.tasks.start(name, payload: Array(payload.readableBytesView)).0
+            }
+            switch started {
+            case .success(let id):
+                var response = try Self.json(["run": id.rawValue])
+                response.status = .accepted
+                return response
+            case .failure(let error):
+                if case .unknownTask = error { return Self.text(.notFound, error.description) }
+                return Self.text(.serviceUnavailable, error.description)
+            }
+        }
+        router.get("/v1/tasks/runs/{id}/output") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let output = controller.tasks.output(of: TaskRunID(id)) else {
+                return Self.text(.notFound, "no run \(id) here (runs are kept until 64 more have ended)")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                for await bytes in output.stream() { try await writer.write(ByteBuffer(bytes: bytes)) }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("/v1/tasks/runs/{id}") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let output = controller.tasks.output(of: TaskRunID(id)) else {
+                return Self.text(.notFound, "no run \(id) here (runs are kept until 64 more have ended)")
+            }
+            let result = await output.result()
+            return try Self.json(ProcessList.TaskRun(controller.taskBilling.record(result)))
         }
         router.get("/v1/dlq") { _, _ -> Response in
             let letters = try await controller.store.deadLetters()
@@ -104,6 +146,44 @@ public struct ProcessList: Codable, Sendable {
         public var environments: [Environment]
         /// Service mode: replicas, health, restarts.
         public var service: Service?
+        /// Task mode: runs going on and the last results.
+        public var task: TaskRuns?
+    }
+
+    /// A task's runs as `tandem ps` shows them.
+    public struct TaskRuns: Codable, Sendable {
+        public var running: Int
+        public var waiting: Int
+        public var reserved: Int?
+        /// The last results, newest last.
+        public var recent: [TaskRun]
+    }
+
+    /// One finished run of a task (also what `tandem run` reports).
+    public struct TaskRun: Codable, Sendable {
+        public var id: String
+        public var attempts: Int
+        /// `succeeded`, `failed`, `timedOut`, `outOfMemory` or `cancelled`.
+        public var outcome: String
+        public var exitCode: Int?
+        public var reason: String
+        public var durationSeconds: Double
+        public var cpuSeconds: Double?
+        public var maxMemoryMB: Int?
+        /// What Fargate would bill for it.
+        public var costUSD: Double
+
+        init(_ record: TaskRunRecord) {
+            id = record.runID
+            attempts = record.attempts
+            outcome = record.outcome
+            exitCode = record.exitCode
+            reason = record.reason
+            durationSeconds = record.durationMs / 1000
+            cpuSeconds = record.cpuSeconds
+            maxMemoryMB = record.maxMemoryMB
+            costUSD = record.costUSD
+        }
     }
 
     /// A service as `tandem ps` shows it.
@@ -150,10 +230,12 @@ public struct ProcessList: Codable, Sendable {
         project = controller.project
         var environments: [String: [Environment]] = [:]
         var services: [String: Service] = [:]
+        var tasks: [String: TaskRuns] = [:]
         for runner in controller.runners.values {
             for view in runner.views() {
                 environments[view.name, default: []] += view.environments
                 if let service = view.service { services[view.name] = service }
+                if let task = view.task { tasks[view.name] = task }
             }
         }
         let running = Set(controller.runningWorkloads.map(\.name))
@@ -162,7 +244,7 @@ public struct ProcessList: Codable, Sendable {
                 name: workload.name, mode: workload.mode.rawValue,
                 running: running.contains(workload.name),
                 environments: (environments[workload.name] ?? []).sorted { $0.id < $1.id },
-                service: services[workload.name])
+                service: services[workload.name], task: tasks[workload.name])
         }
     }
 }

@@ -66,6 +66,10 @@ public final class Controller: Sendable {
     let events: EventQueue
     /// Service replicas as the gateway balances over them.
     let upstreams: UpstreamRegistry
+    /// Task runs, which `tandem run` starts and follows.
+    let tasks: LocalTaskRunner
+    /// What Fargate would bill for a run.
+    var taskBilling: TaskBilling { TaskBilling(prices: Prices(pricing: manifest.pricing)) }
     private let gatewayServer = Mutex<GatewayServer?>(nil)
     /// This folder's lock, held from `prepare` until `run` ends.
     private let lock: Mutex<StateLock?>
@@ -74,10 +78,11 @@ public final class Controller: Sendable {
         manifest: Manifest, decisions: [Decision], deployment: Deployment, engine: EngineClient,
         runners: [RunnerKind: any WorkloadRunner], options: ControllerOptions, project: String,
         logFiles: FunctionLogFiles, logger: Logger, store: Store, events: EventQueue, lock: StateLock,
-        upstreams: UpstreamRegistry
+        upstreams: UpstreamRegistry, tasks: LocalTaskRunner
     ) {
         self.lock = Mutex(lock)
         self.upstreams = upstreams
+        self.tasks = tasks
         self.store = store
         self.events = events
         self.manifest = manifest
@@ -203,17 +208,34 @@ public final class Controller: Sendable {
         let commands = CommandFunctions(engine: engine, settings: settings, observer: logFiles, admission: admission,
                                         logger: logger)
         let upstreams = UpstreamRegistry()
+        let output = OutputLogLines(files: logFiles)
+        let billing = TaskBilling(prices: Prices(pricing: manifest.pricing))
+        let tasks = LocalTaskRunner(
+            engine: engine, project: project, admission: admission, logger: logger,
+            onFinished: { result in
+                progress("\(result.task): run \(result.id.rawValue.prefix(8)) \(result.end.reason) after \(Self.seconds(result.duration))"
+                    + (result.attempts > 1 ? " (\(result.attempts) attempts)" : ""))
+                let record = billing.record(result)
+                Task {
+                    do { try await store.recordTaskRun(record) } catch {
+                        logger.error("could not record a task run", metadata: ["error": "\(error)"])
+                    }
+                }
+            },
+            onOutput: { name, run, bytes in output.append(name, source: "run \(run.rawValue.prefix(8))", bytes) })
         let services = LocalBackend(
             engine: engine, project: project, admission: admission, traffic: GatewayReplicaTraffic(upstreams: upstreams),
             logger: logger,
             onChange: { name, spec, ready in
                 if let spec { upstreams.update(name, ServiceWiring.upstreams(spec, ready)) } else { upstreams.remove(name) }
             },
-            onNote: { progress(ServiceWiring.line($0)) })
+            onNote: { progress(ServiceWiring.line($0)) },
+            onOutput: { replica, bytes in output.append(replica.service, source: replica.description, bytes) })
         let runners: [RunnerKind: any WorkloadRunner] = [
             .functionHost: FunctionHostRunner(host: host),
             .commandRunner: CommandRunner(commands: commands),
             .serviceHost: ServiceHostRunner(backend: services, inFlight: { upstreams.inFlight(service: $0) }),
+            .taskRunner: TaskHostRunner(tasks: tasks, billing: billing),
         ]
 
         var accepted: [RunnerKind: [DeployedWorkload]] = [:]
@@ -254,7 +276,7 @@ public final class Controller: Sendable {
         return Controller(
             manifest: manifest, decisions: decisions, deployment: deployment, engine: engine, runners: runners,
             options: options, project: project, logFiles: logFiles, logger: logger, store: store, events: events,
-            lock: lock, upstreams: upstreams)
+            lock: lock, upstreams: upstreams, tasks: tasks)
     }
 
     /// Builds a workload's image from its folder, or checks that the named image is here.
@@ -360,7 +382,7 @@ public final class Controller: Sendable {
         try? FileManager.default.removeItem(atPath: socket)
         lock.withLock { $0 = nil }
         if let failure { throw failure }
-        progress("stopped; every environment and replica removed")
+        progress("stopped; every environment, replica and task container removed")
     }
 
     /// Shuts every runner down at once; returns when all are done.
@@ -373,7 +395,7 @@ public final class Controller: Sendable {
     /// Removes containers of this project the runners no longer know of (a
     /// start caught by the stop, or a runner cancelled mid-way).
     func removeLeftoverEnvironments() async {
-        for mode in ["function", "service"] {
+        for mode in ["function", "service", "task"] {
             let labels = ["tandem.project=\(project)", "tandem.mode=\(mode)"]
             guard let leftovers = try? await engine.listContainers(all: true, labels: labels) else { continue }
             for container in leftovers {
@@ -388,12 +410,12 @@ public final class Controller: Sendable {
         let invoker = router
         var routes: [GatewayRoute] = []
         for deployed in runningWorkloads {
-            guard let runner = runners[deployed.kind] else { continue }
+            guard let target = runners[deployed.kind]?.routeTarget(deployed.name) else { continue }
             for trigger in deployed.workload.triggers {
                 guard case .http(let route) = trigger else { continue }
                 routes.append(GatewayRoute(
                     methods: route.methods.isEmpty ? nil : Set(route.methods), path: route.path,
-                    target: runner.routeTarget(deployed.name)))
+                    target: target))
             }
         }
         let server: GatewayServer

@@ -80,6 +80,30 @@ extension Store {
             }
         }
 
+        // Runs of run-to-completion tasks: one row per run, with what the
+        // engine measured and what Fargate would bill.
+        migrator.registerMigration("v4 task runs") { db in
+            try db.create(table: "task_run") { t in
+                t.primaryKey("id", .integer)
+                t.column("run_id", .text).notNull()
+                t.column("workload", .text).notNull()
+                t.column("trigger", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("outcome", .text).notNull()
+                t.column("exit_code", .integer)
+                t.column("reason", .text).notNull()
+                t.column("started_at", .integer)
+                t.column("duration_ms", .double).notNull()
+                t.column("cpu_seconds", .double)
+                t.column("max_memory_mb", .integer)
+                t.column("memory_mb", .integer).notNull()
+                t.column("vcpu", .double).notNull()
+                t.column("billed_seconds", .double).notNull()
+                t.column("cost_usd", .double).notNull()
+            }
+            try db.create(index: "task_run_by_workload", on: "task_run", columns: ["workload", "id"])
+        }
+
         return migrator
     }
 }

@@ -24,6 +24,7 @@ public struct Tandem: AsyncParsableCommand {
             UpCommand.self,
             PsCommand.self,
             InvokeCommand.self,
+            RunCommand.self,
             LogsCommand.self,
             DLQCommand.self,
             DownCommand.self,

@@ -215,7 +215,7 @@ struct PsCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(list), as: UTF8.self))
             return
         }
-        let functions = list.workloads.filter { $0.service == nil }
+        let functions = list.workloads.filter { $0.service == nil && $0.task == nil }
         if !functions.isEmpty {
             var rows = [["WORKLOAD", "MODE", "STATE", "ENVIRONMENT", "PHASE", "INVOCATIONS"]]
             for workload in functions {
@@ -260,6 +260,21 @@ struct PsCommand: AsyncParsableCommand {
                 print("\n\(name): last end: \(exit.reason)")
                 for line in exit.lastLines { print("  | \(line)") }
             }
+        }
+        let tasks = list.workloads.compactMap { workload in workload.task.map { (workload.name, $0) } }
+        if !tasks.isEmpty {
+            if !functions.isEmpty || !services.isEmpty { print("") }
+            var rows = [["TASK", "RUNNING", "WAITING", "LAST RUN", "RESULT", "DURATION", "COST"]]
+            for (name, task) in tasks {
+                let running = task.reserved.map { "\(task.running)/\($0)" } ?? String(task.running)
+                if let last = task.recent.last {
+                    rows.append([name, running, String(task.waiting), String(last.id.prefix(8)), last.reason,
+                                 String(format: "%.2f s", last.durationSeconds), String(format: "$%.6f", last.costUSD)])
+                } else {
+                    rows.append([name, running, String(task.waiting), "-", "-", "-", "-"])
+                }
+            }
+            Self.printTable(rows)
         }
     }
 

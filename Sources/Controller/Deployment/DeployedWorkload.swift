@@ -22,6 +22,8 @@ public struct DeployedWorkload: Sendable, Equatable {
     public var function: FunctionDefinition?
     /// What the service host needs; nil in the other modes.
     public var service: ServiceSpec?
+    /// What the task runner needs; nil in the other modes.
+    public var task: TaskSpec?
 
     /// The workload placed in `mode`, for a manifest in the folder labelled `project`.
     public init(_ workload: Workload, mode: Decision.Mode, project: String) {
@@ -41,6 +43,9 @@ public struct DeployedWorkload: Sendable, Equatable {
         }
         if kind == .serviceHost {
             service = ServiceSpec(workload, revision: revision.rawValue, image: image)
+        }
+        if kind == .taskRunner {
+            task = TaskSpec(workload, revision: revision.rawValue, image: image)
         }
     }
 

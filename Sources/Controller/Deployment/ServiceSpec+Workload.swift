@@ -32,3 +32,19 @@ extension ServiceSpec {
             volumePath: workload.state == .stateful ? workload.volume : nil)
     }
 }
+
+extension TaskSpec {
+    /// A task-mode workload as the task runner runs it: no time limit unless
+    /// `timeout` is set; `retries` re-runs of a failed run; at most
+    /// `concurrency.reserved` runs at once.
+    init(_ workload: Workload, revision: String, image: String) {
+        self.init(
+            name: workload.name, revision: revision, image: image,
+            command: workload.command, entrypoint: workload.entrypoint,
+            environment: workload.env.map { (name: $0.name, value: $0.value) },
+            memoryBytes: Int64(workload.memory.bytes), cpus: workload.cpus, tmpBytes: Int64(workload.tmp.bytes),
+            timeout: workload.timeout?.swiftDuration, retries: workload.retries ?? 0,
+            reserved: workload.concurrency.reserved,
+            stopTimeout: (workload.stopTimeout ?? Workload.defaultStopTimeout).swiftDuration)
+    }
+}

@@ -28,7 +28,7 @@ struct ServiceHostRunner: WorkloadRunner {
 
     func remove(_ name: String) async { backend.remove(name) }
 
-    func routeTarget(_ name: String) -> RouteTarget { .service(name) }
+    func routeTarget(_ name: String) -> RouteTarget? { .service(name) }
 
     func views() -> [WorkloadView] {
         backend.views().map { view in

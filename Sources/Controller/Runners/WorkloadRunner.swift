@@ -13,8 +13,9 @@ protocol WorkloadRunner: Sendable {
     /// Takes the runner's workloads when the controller starts: a runner whose
     /// containers outlive a controller adopts what an earlier run left.
     func start(_ workloads: [DeployedWorkload]) async throws
-    /// Where an http route to `name` goes: a function invoker or a set of replicas.
-    func routeTarget(_ name: String) -> RouteTarget
+    /// Where an http route to `name` goes: a function invoker or a set of
+    /// replicas; nil when the runner's workloads take no http requests.
+    func routeTarget(_ name: String) -> RouteTarget?
     /// Adds a workload, or updates it to a new revision.
     func deploy(_ workload: DeployedWorkload) async throws
     /// Removes a workload and what runs it.
@@ -40,7 +41,7 @@ extension WorkloadRunner {
 }
 
 extension InvocationRunner {
-    func routeTarget(_ name: String) -> RouteTarget { .function(name) }
+    func routeTarget(_ name: String) -> RouteTarget? { .function(name) }
 }
 
 /// A runner whose workloads answer invocations (the Invoke API, the control
@@ -66,6 +67,8 @@ struct WorkloadView: Sendable {
     var environments: [ProcessList.Environment] = []
     /// A service's replicas and supervision.
     var service: ProcessList.Service?
+    /// A task's runs.
+    var task: ProcessList.TaskRuns?
 }
 
 /// A workload handed to a runner that cannot run it (a bug in the wiring).

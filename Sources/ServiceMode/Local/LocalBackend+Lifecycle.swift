@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import FunctionMode
 
 // Adoption at start, the timer loop, the drain and the shutdown.
@@ -45,9 +46,10 @@ extension LocalBackend {
                 }
                 return (actions, adopted)
             }
+            let since = Int(Date().timeIntervalSince1970)
             for (id, container) in adopted {
                 admission.reserveRegardless(.serviceReplicas)
-                watchExit(id, container: container)
+                watchExit(id, container: container, outputSince: since)
             }
             perform(spec.name, actions)
         }

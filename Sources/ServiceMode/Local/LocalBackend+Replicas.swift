@@ -61,8 +61,17 @@ extension LocalBackend {
     var isStopped: Bool { core.withLock { $0.stopped } }
 
     /// Waits for the container to end; an end nobody asked for is reported
-    /// with the exit code and the last lines it printed.
-    func watchExit(_ id: ReplicaID, container: String) {
+    /// with the exit code and the last lines it printed. Its output goes to
+    /// `onOutput` meanwhile (from now on, for an adopted replica).
+    func watchExit(_ id: ReplicaID, container: String, outputSince: Int? = nil) {
+        work.submit(counted: false) {
+            var options = LogsOptions(follow: true, tty: false)
+            options.since = outputSince
+            guard let stream = try? await self.engine.containerLogs(container, options: options) else { return }
+            do {
+                for try await chunk in stream { self.onOutput(id, chunk.bytes) }
+            } catch {}
+        }
         work.submit(counted: false) {
             guard let result = try? await self.engine.waitContainer(container) else { return }
             let lines = await self.lastLines(of: container)

@@ -25,6 +25,7 @@ public final class LocalBackend: ServiceBackend {
     let traffic: any ReplicaTraffic
     let onChange: @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void
     let onNote: @Sendable (ServiceNote) -> Void
+    let onOutput: @Sendable (ReplicaID, [UInt8]) -> Void
     let logger: Logger
     let core = Mutex(Core())
     let work = WorkQueue()
@@ -36,11 +37,13 @@ public final class LocalBackend: ServiceBackend {
     ///   - project: the `tandem.project` label of the manifest's folder.
     ///   - onChange: called with a service's spec (nil once removed) and ready replicas whenever they change.
     ///   - onNote: what the operator should read (a replica ready, ended, unhealthy).
+    ///   - onOutput: what each replica prints, as it comes (for the service's log file).
     public init(
         engine: EngineClient, project: String, admission: Admission, traffic: any ReplicaTraffic,
         network: String = "bridge", backoff: CrashBackoff = CrashBackoff(), logger: Logger,
         onChange: @escaping @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void,
-        onNote: @escaping @Sendable (ServiceNote) -> Void = { _ in }
+        onNote: @escaping @Sendable (ServiceNote) -> Void = { _ in },
+        onOutput: @escaping @Sendable (ReplicaID, [UInt8]) -> Void = { _, _ in }
     ) {
         self.engine = engine
         self.project = project
@@ -51,6 +54,7 @@ public final class LocalBackend: ServiceBackend {
         self.logger = logger
         self.onChange = onChange
         self.onNote = onNote
+        self.onOutput = onOutput
     }
 
     public func apply(_ spec: ServiceSpec) {

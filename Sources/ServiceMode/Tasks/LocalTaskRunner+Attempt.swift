@@ -9,7 +9,9 @@ extension LocalTaskRunner {
     /// end and removes it. A shutdown that begins meanwhile finds the
     /// container (or the attempt removes it itself).
     func runAttempt(_ name: String, _ id: TaskRunID, attempt: Int) async {
-        let (spec, payload, output) = core.withLock { ($0.states[name]?.spec, $0.payloads[id] ?? [], $0.outputs[id]) }
+        let (spec, payload, output) = core.withLock {
+            (($0.states[name] ?? $0.removing[name])?.spec, $0.payloads[id] ?? [], $0.outputs[id])
+        }
         guard let spec else { return }
         guard admission.tryReserve(.taskContainers) else {
             event(name) { $0.startRefused(id, retryIn: .seconds(1), now: .now) }
@@ -34,14 +36,14 @@ extension LocalTaskRunner {
             core.withLock {
                 $0.attempts[id] = Attempt(container: created.id,
                                           startedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
-                                          startedAt: startedAt)
+                                          startedAt: startedAt, memoryBytes: spec.memoryBytes, cpus: spec.cpus)
             }
             event(name) { $0.started(id, container: created.id, now: .now) }
             let sampler = Task { await self.sample(created.id, run: id) }
             do {
                 for try await chunk in attached.output {
                     output?.append(chunk.bytes)
-                    onOutput(name, chunk.bytes)
+                    onOutput(name, id, chunk.bytes)
                 }
             } catch {
                 logger.debug("task output ended early", metadata: ["run": "\(id)", "error": "\(error)"])

@@ -25,8 +25,8 @@ extension LocalTaskRunner {
         while true {
             let now = ContinuousClock.now
             let (stop, due, next) = core.withLock { core -> (Bool, [String], ContinuousClock.Instant?) in
-                let drained = core.drainDeadline.map { $0 <= now || core.states.values.allSatisfy(\.isIdle) } ?? false
-                let wakeUps = core.states.mapValues(\.nextWakeUp)
+                let drained = core.drainDeadline.map { $0 <= now || (core.states.values.allSatisfy(\.isIdle) && core.removing.isEmpty) } ?? false
+                let wakeUps = core.states.merging(core.removing) { current, _ in current }.mapValues(\.nextWakeUp)
                 return (core.timersStopped || drained, wakeUps.filter { $0.value.map { $0 <= now } ?? false }.map(\.key),
                         wakeUps.values.compactMap { $0 }.min())
             }

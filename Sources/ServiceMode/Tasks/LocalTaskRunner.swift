@@ -12,6 +12,9 @@ public final class LocalTaskRunner: Sendable {
         var container: String
         var startedAtEpochMilliseconds: Int64
         var startedAt: ContinuousClock.Instant
+        /// The limits it ran under (the task may be gone when its run ends).
+        var memoryBytes: Int64
+        var cpus: Double?
         var duration: Duration = .zero
         var cpuSeconds: Double?
         var maxMemoryBytes: Int64?
@@ -25,6 +28,8 @@ public final class LocalTaskRunner: Sendable {
         /// The last results of each task, newest last.
         var history: [String: [TaskRunResult]] = [:]
         var admitted: Set<TaskRunID> = []
+        /// Removed tasks whose last runs are still being stopped.
+        var removing: [String: TaskState] = [:]
         /// Finished runs whose output is still kept, oldest first.
         var finished: [TaskRunID] = []
         var drainDeadline: ContinuousClock.Instant?
@@ -38,18 +43,18 @@ public final class LocalTaskRunner: Sendable {
     let network: String
     let logger: Logger
     let onFinished: @Sendable (TaskRunResult) -> Void
-    let onOutput: @Sendable (String, [UInt8]) -> Void
+    let onOutput: @Sendable (String, TaskRunID, [UInt8]) -> Void
     let core = Mutex(Core())
     let work = WorkQueue()
     let doorbell = Doorbell()
 
     /// - Parameters:
     ///   - onFinished: called once per run with its result (for the ledger).
-    ///   - onOutput: every attempt's output, by task (for its log file).
+    ///   - onOutput: every attempt's output, by task and run (for the task's log file).
     public init(
         engine: EngineClient, project: String, admission: Admission, network: String = "bridge", logger: Logger,
         onFinished: @escaping @Sendable (TaskRunResult) -> Void = { _ in },
-        onOutput: @escaping @Sendable (String, [UInt8]) -> Void = { _, _ in }
+        onOutput: @escaping @Sendable (String, TaskRunID, [UInt8]) -> Void = { _, _, _ in }
     ) {
         self.engine = engine
         self.project = project
@@ -70,6 +75,18 @@ public final class LocalTaskRunner: Sendable {
             }
             let actions = state.update(spec, now: now)
             core.states[spec.name] = state
+            return actions
+        })
+    }
+
+    /// Removes a task: waiting runs end as cancelled, running ones are
+    /// stopped, and no run starts any more.
+    public func remove(_ name: String) {
+        let now = ContinuousClock.now
+        perform(name, core.withLock { core -> [TaskAction] in
+            guard var state = core.states.removeValue(forKey: name) else { return [] }
+            let actions = state.drain(now: now)
+            if !state.isIdle { core.removing[name] = state }
             return actions
         })
     }
@@ -112,6 +129,11 @@ public final class LocalTaskRunner: Sendable {
 
     func event(_ name: String, _ body: (inout TaskState) -> [TaskAction]) {
         perform(name, core.withLock { core -> [TaskAction] in
+            if var state = core.removing[name] {
+                let actions = body(&state)
+                core.removing[name] = state.isIdle ? nil : state
+                return actions
+            }
             guard var state = core.states[name] else { return [] }
             let actions = body(&state)
             core.states[name] = state
@@ -144,12 +166,13 @@ public final class LocalTaskRunner: Sendable {
     private func finish(_ name: String, _ id: TaskRunID, attempts: Int, end: TaskEnd) {
         let (result, output) = core.withLock { core -> (TaskRunResult, TaskRunOutput?) in
             let attempt = core.attempts.removeValue(forKey: id)
-            let spec = core.states[name]?.spec
+            let spec = (core.states[name] ?? core.removing[name])?.spec
+            let memoryBytes = attempt?.memoryBytes ?? spec?.memoryBytes ?? 0
             let result = TaskRunResult(
                 id: id, task: name, attempts: attempts, end: end,
                 startedAtEpochMilliseconds: attempt?.startedAtEpochMilliseconds, duration: attempt?.duration ?? .zero,
                 cpuSeconds: attempt?.cpuSeconds, maxMemoryBytes: attempt?.maxMemoryBytes,
-                memoryBytes: spec?.memoryBytes ?? 0, cpus: spec?.cpus)
+                memoryBytes: memoryBytes, cpus: attempt.map(\.cpus) ?? spec?.cpus)
             core.payloads[id] = nil
             // A finished run's output stays for readers that come late, for the last 64 runs.
             core.finished.append(id)
