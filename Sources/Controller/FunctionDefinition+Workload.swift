@@ -3,8 +3,12 @@ import Manifest
 
 extension FunctionDefinition {
     /// A function-mode workload of the manifest, as function mode runs it.
-    /// - Parameter image: the image reference to run (built or named).
-    public init(workload: Workload, image: String) {
+    /// - Parameters:
+    ///   - image: the image reference to run (built or named).
+    ///   - alwaysWarm: a `lambda` workload placed in service mode: `replicas.min`
+    ///     (at least one) always-warm environments, with no time limit but
+    ///     Lambda's 15 minutes unless `timeout` says otherwise.
+    public init(workload: Workload, image: String, alwaysWarm: Bool = false) {
         var environment: [String: String] = [:]
         for variable in workload.env { environment[variable.name] = variable.value }
         self.init(
@@ -17,6 +21,13 @@ extension FunctionDefinition {
             provisionedConcurrency: workload.concurrency.provisioned ?? 0)
         if workload.contract == .http {
             contract = .http(port: workload.port ?? Workload.defaultHTTPPort)
+        }
+        if alwaysWarm {
+            let replicas = max(1, workload.replicas?.min ?? 1)
+            self.alwaysWarm = true
+            reservedConcurrency = replicas
+            provisionedConcurrency = replicas
+            timeout = (workload.timeout ?? .minutes(15)).swiftDuration
         }
     }
 }

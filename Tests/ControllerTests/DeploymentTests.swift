@@ -3,6 +3,7 @@ import Manifest
 import Placement
 import Testing
 @testable import Controller
+import ServiceMode
 
 /// The deployment plan, pure: manifest text → Deployment → diffs (no engine).
 @Suite("Deployment")
@@ -99,7 +100,7 @@ struct DeploymentTests {
                       B: "2"
                       A: "1"
                 """, fileName: "t.yaml").get().workloads[0], mode: .function, project: "p")
-        #expect(known.revision.rawValue == "26bd725a91fa2dc8")
+        #expect(known.revision.rawValue == "b6958f18d0d2a695")
         #expect(known.revision == DeployedWorkload(known.workload, mode: .function, project: "p").revision)
         var reordered = known.workload
         reordered.env.reverse()
@@ -173,5 +174,72 @@ struct DeploymentTests {
         #expect(diff.changed.map(\.new.name) == ["api"])
         #expect(diff.changed.first?.old.kind == .serviceHost)
         #expect(diff.changed.first?.new.kind == .functionHost)
+    }
+}
+
+@Suite("Deployment: service and task specs")
+struct ServiceDeploymentTests {
+    @Test("a lambda workload in service mode runs on the function host as always-warm environments")
+    func lambdaInServiceMode() throws {
+        let deployment = try DeploymentTests.deployment("""
+            version: 1
+            workloads:
+              echo:
+                image: tandem/echo:latest
+                contract: lambda
+                mode: service
+                replicas: {min: 3, max: 5}
+              fn:
+                image: tandem/echo:latest
+                contract: lambda
+                mode: function
+            """)
+        let echo = try #require(deployment["echo"])
+        #expect(echo.kind == .functionHost && echo.mode == .service)
+        let definition = try #require(echo.function)
+        #expect(definition.alwaysWarm)
+        #expect(definition.provisionedConcurrency == 3 && definition.reservedConcurrency == 3)
+        #expect(definition.timeout == .seconds(900), "Lambda's 15 minutes unless timeout says otherwise")
+        let settings = FunctionHostSettings().poolSettings(for: definition)
+        #expect(settings.freezeGrace == PoolSettings.never && settings.reapAfter == PoolSettings.never)
+        #expect(settings.waitingLimit == FunctionDefinition.alwaysWarmWaitingLimit)
+        let function = try #require(deployment["fn"]?.function)
+        #expect(!function.alwaysWarm)
+        #expect(FunctionHostSettings().poolSettings(for: function).waitingLimit == 0, "function mode throttles like Lambda")
+    }
+
+    @Test("an http service and a task carry their specs: replicas, health, stop timeout, volume, retries, reserved")
+    func serviceAndTaskSpecs() throws {
+        let deployment = try DeploymentTests.deployment("""
+            version: 1
+            workloads:
+              api:
+                image: tandem/api:latest
+                contract: http
+                mode: service
+                port: 9000
+                memory: 256Mi
+                replicas: {min: 2, max: 4}
+                state: stateful
+                volume: /data
+                stop_timeout: 20s
+                concurrency: {per_replica: 8}
+                health: {http: /healthz, interval: 5s, retries: 2}
+              nightly:
+                image: tandem/nightly:latest
+                contract: command
+                mode: task
+                timeout: 2h
+                retries: 3
+                concurrency: {reserved: 1}
+            """)
+        let api = try #require(deployment["api"]?.service)
+        #expect(api.replicas == 2 && api.port == 9000 && api.memoryBytes == 256 << 20)
+        #expect(api.health == HealthPolicy(probe: .http(path: "/healthz"), interval: .seconds(5), timeout: .seconds(5), retries: 2))
+        #expect(api.stopTimeout == .seconds(20) && api.perReplica == 8 && api.volumePath == "/data")
+        #expect(api.revision == deployment["api"]?.revision.rawValue)
+        let nightly = try #require(deployment["nightly"]?.task)
+        #expect(nightly.timeout == .seconds(7200) && nightly.retries == 3 && nightly.reserved == 1)
+        #expect(deployment["nightly"]?.service == nil && deployment["api"]?.task == nil)
     }
 }

@@ -34,7 +34,7 @@ public struct DeployedWorkload: Sendable, Equatable {
         self.workload = workload
         switch kind {
         case .functionHost, .commandRunner:
-            let definition = FunctionDefinition(workload: workload, image: image)
+            let definition = FunctionDefinition(workload: workload, image: image, alwaysWarm: mode == .service)
             function = definition
             revision = Revision(fields: [("kind", kind.rawValue)] + Self.fields(of: definition))
         case .serviceHost, .taskRunner:
@@ -68,6 +68,7 @@ public struct DeployedWorkload: Sendable, Equatable {
             ("tmpBytes", String(definition.tmpBytes)),
             ("reservedConcurrency", String(describing: definition.reservedConcurrency)),
             ("provisionedConcurrency", String(definition.provisionedConcurrency)),
+            ("alwaysWarm", String(definition.alwaysWarm)),
         ]
     }
 

@@ -150,6 +150,12 @@ public struct FleetState: Sendable {
         // 5. A new environment, if the limits allow. Environments on their way
         //    out (reaped, timed out) no longer count: they take no more work.
         if liveCount(pool) >= pool.settings.maxEnvironments {
+            if pool.pending.count - starting < pool.settings.waitingLimit {
+                // Always-warm environments: wait for the next one that frees.
+                pool.pending.append(id)
+                pools[function] = pool
+                return []
+            }
             invocations[id] = nil
             return [.reject(id, .reservedConcurrencyExceeded(limit: pool.settings.maxEnvironments))]
         }

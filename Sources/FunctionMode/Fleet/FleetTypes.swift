@@ -41,6 +41,13 @@ public struct PoolSettings: Sendable, Equatable {
     public var timeout: Duration
     /// How long an environment may take from start to its first `/next`.
     public var initTimeout: Duration
+    /// Invocations that may wait when every environment is busy and no more
+    /// may start; 0 throttles them at once, as Lambda does. Service mode's
+    /// always-warm environments queue instead.
+    public var waitingLimit: Int
+
+    /// A wait so long it never ends: an always-warm environment is never frozen.
+    public static let never = Duration.seconds(3_153_600_000)
 
     public init(
         maxEnvironments: Int,
@@ -48,7 +55,8 @@ public struct PoolSettings: Sendable, Equatable {
         freezeGrace: Duration = .milliseconds(50),
         reapAfter: Duration = .seconds(300),
         timeout: Duration = .seconds(3),
-        initTimeout: Duration = .seconds(10)
+        initTimeout: Duration = .seconds(10),
+        waitingLimit: Int = 0
     ) {
         self.maxEnvironments = max(0, maxEnvironments)
         self.provisioned = max(0, min(provisioned, self.maxEnvironments))
@@ -56,6 +64,7 @@ public struct PoolSettings: Sendable, Equatable {
         self.reapAfter = reapAfter
         self.timeout = timeout
         self.initTimeout = initTimeout
+        self.waitingLimit = max(0, waitingLimit)
     }
 }
 

@@ -26,6 +26,13 @@ public struct FunctionDefinition: Sendable, Equatable {
     /// Most environments at once (reserved concurrency); nil: the controller's limit.
     public var reservedConcurrency: Int?
     public var provisionedConcurrency: Int
+    /// Service mode (a `lambda` workload placed there): its environments are
+    /// always warm — never frozen, never reaped, replaced when they die — and
+    /// invocations beyond them wait for one (up to ``alwaysWarmWaitingLimit``)
+    /// instead of being throttled.
+    public var alwaysWarm = false
+    /// Invocations that may wait for an always-warm environment.
+    public static let alwaysWarmWaitingLimit = 1024
 
     public init(
         name: String, image: String, handler: String? = nil, command: [String]? = nil, entrypoint: [String]? = nil,
@@ -80,12 +87,14 @@ public struct FunctionHostSettings: Sendable {
         self.pidsLimit = pidsLimit
     }
 
-    func poolSettings(for definition: FunctionDefinition) -> PoolSettings {
+    public func poolSettings(for definition: FunctionDefinition) -> PoolSettings {
         PoolSettings(
             maxEnvironments: min(definition.reservedConcurrency ?? globalConcurrency, globalConcurrency),
             provisioned: definition.provisionedConcurrency,
-            freezeGrace: freezeGrace, reapAfter: reapAfter,
-            timeout: definition.timeout, initTimeout: initTimeout)
+            freezeGrace: definition.alwaysWarm ? PoolSettings.never : freezeGrace,
+            reapAfter: definition.alwaysWarm ? PoolSettings.never : reapAfter,
+            timeout: definition.timeout, initTimeout: initTimeout,
+            waitingLimit: definition.alwaysWarm ? FunctionDefinition.alwaysWarmWaitingLimit : 0)
     }
 }
 
