@@ -112,8 +112,10 @@ public struct ControlClient: Sendable {
         }
     }
 
-    public func down() async throws {
-        _ = try await send(HTTPRequest(method: "POST", path: "/v1/down", timeout: .seconds(10)))
+    /// Stops the controller; with `removingVolumes`, stateful services' volumes go too.
+    public func down(removingVolumes: Bool = false) async throws {
+        let path = removingVolumes ? "/v1/down?volumes=1" : "/v1/down"
+        _ = try await send(HTTPRequest(method: "POST", path: path, timeout: .seconds(10)))
     }
 
     /// Sends one request to the controller.

@@ -18,7 +18,8 @@ import Store
 /// - `GET /v1/tasks/runs/{id}/output` → the run's output so far, then as it
 ///   comes, until the run ends
 /// - `GET /v1/tasks/runs/{id}` → once the run has ended, ``ProcessList/TaskRun`` as JSON
-/// - `POST /v1/down` → 202, then the controller stops
+/// - `POST /v1/down[?volumes=1]` → 202, then the controller stops (and
+///   removes stateful services' volumes)
 struct ControlServer: Sendable {
     let controller: Controller
     let stop: StopRequests
@@ -110,7 +111,8 @@ struct ControlServer: Sendable {
             let count = try await controller.store.redrive(queue: queue, now: EventQueue.now())
             return Self.text(.ok, "\(count)")
         }
-        router.post("/v1/down") { _, _ -> Response in
+        router.post("/v1/down") { request, _ -> Response in
+            if request.uri.queryParameters["volumes"] == "1" { stop.requestVolumeRemoval() }
             stop.request()
             return Self.text(.accepted, "stopping")
         }
@@ -196,6 +198,8 @@ public struct ProcessList: Codable, Sendable {
             public var container: String?
             /// Failed health checks in a row.
             public var failures: Int
+            /// What its last failed probe said, until one succeeds.
+            public var problem: String?
         }
 
         public struct Exit: Codable, Sendable {

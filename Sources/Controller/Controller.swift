@@ -378,6 +378,7 @@ public final class Controller: Sendable {
         // Whatever ended the group, nothing this run started is left behind.
         await Self.shutDown(runners)
         await removeLeftoverEnvironments()
+        if requests.removesVolumes { await removeVolumes(progress: progress) }
         logFiles.close()
         try? FileManager.default.removeItem(atPath: socket)
         lock.withLock { $0 = nil }
@@ -400,6 +401,19 @@ public final class Controller: Sendable {
             guard let leftovers = try? await engine.listContainers(all: true, labels: labels) else { continue }
             for container in leftovers {
                 try? await engine.removeContainer(container.id, force: true)
+            }
+        }
+    }
+
+    /// Removes the named volumes of this project's stateful services (`down --volumes`).
+    func removeVolumes(progress: @Sendable (String) -> Void) async {
+        guard let volumes = try? await engine.listVolumes(labels: ["tandem.project=\(project)"]) else { return }
+        for volume in volumes {
+            do {
+                try await engine.removeVolume(volume.name)
+                progress("removed volume \(volume.name)")
+            } catch {
+                progress("could not remove volume \(volume.name): \(error)")
             }
         }
     }

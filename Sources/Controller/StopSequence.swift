@@ -5,8 +5,14 @@ import UnixSignals
 /// socket), SIGTERM and SIGINT all count.
 final class StopRequests: Sendable {
     private let count = Mutex(0)
+    private let volumes = Mutex(false)
 
     func request() { count.withLock { $0 += 1 } }
+
+    /// `tandem down --volumes`: stateful services' volumes go too.
+    func requestVolumeRemoval() { volumes.withLock { $0 = true } }
+
+    var removesVolumes: Bool { volumes.withLock { $0 } }
 
     var received: Int { count.withLock { $0 } }
 

@@ -171,12 +171,15 @@ struct UpCommand: AsyncParsableCommand {
 struct DownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "down",
-        abstract: "Stop the controller running in this folder and wait until it is gone; every environment is removed.")
+        abstract: "Stop the controller running in this folder and wait until it is gone; every container is removed.")
+
+    @Flag(help: "Remove stateful services' volumes too (their data is lost).")
+    var volumes = false
 
     func run() async throws {
         let client = ControlClient(socketPath: StateDirectory().controlSocket)
         do {
-            try await client.down()
+            try await client.down(removingVolumes: volumes)
             print("tandem: stopping (accepted work has the controller's --stop-timeout to finish)")
         } catch let error as ControllerError {
             throw CLIError(error.description)
@@ -254,6 +257,11 @@ struct PsCommand: AsyncParsableCommand {
             if replicaRows.count > 1 {
                 print("")
                 Self.printTable(replicaRows)
+            }
+            for (_, service) in services {
+                for replica in service.replicas {
+                    if let problem = replica.problem { print("\(replica.id): \(problem)") }
+                }
             }
             for (name, service) in services {
                 guard let exit = service.lastExit else { continue }

@@ -137,6 +137,68 @@ struct ServiceModeProcessTests {
     }
 }
 
+extension ServiceModeProcessTests {
+    static let statefulManifest = """
+        version: 1
+        workloads:
+          store:
+            image: \(TestImages.busybox)
+            contract: http
+            mode: service
+            memory: 64Mi
+            state: stateful
+            volume: /data
+            command: ["sh", "-c", "echo started; cat /data/note 2>/dev/null; echo ok > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
+          broken:
+            build: \(Repository.root.path)/images/http-echo
+            contract: http
+            mode: service
+            memory: 64Mi
+            health: {http: /status/404, interval: 1s}
+        """
+
+    @Test("a stateful replica's volume outlives the replica; logs carry the replica's name; a 404 health path is shown; down --volumes removes the volume")
+    func statefulVolumeLogsAndBadHealth() async throws {
+        let engine = try await EngineAvailability.requireEngine()
+        try await TestImages.shared.busybox(engine: engine)
+        try await TandemUp.withFolder(Self.statefulManifest) { folder in
+            let (up, _) = try Self.up(folder)
+            defer { up.kill() }
+            let client = try await up.waitUntilAnswering()
+            func service(_ name: String) async -> ProcessList.Service? {
+                try? await client.processList().workloads.first { $0.name == name }?.service
+            }
+            try await eventually(timeout: .seconds(30)) { await service("store")?.ready == 1 }
+            let project = Self.project(folder)
+            let first = try #require(try await engine.listContainers(labels: ["tandem.project=\(project)", "tandem.workload=store"]).first)
+            let wrote = try await engine.exec(first.id, ExecSpec(cmd: ["sh", "-c", "echo remembered > /data/note"]))
+            #expect(wrote.exitCode == 0)
+            try await engine.killContainer(first.id)
+            try await eventually(timeout: .seconds(10)) {
+                guard let store = await service("store") else { return false }
+                return store.ready == 1 && store.restarts == 1
+            }
+            let volumes = try await engine.listVolumes(labels: ["tandem.project=\(project)"])
+            #expect(volumes.map(\.name) == ["tandem-\(project)-store-0"])
+            try await eventually(timeout: .seconds(5)) {
+                let log = (try? String(contentsOf: folder.appendingPathComponent(".tandem/logs/store.log"), encoding: .utf8)) ?? ""
+                return log.contains("store-0.1 | remembered") && log.contains("store-0.0 | started")
+            }
+
+            let broken = try #require(await service("broken"))
+            #expect(broken.ready == 0)
+            try await eventually(timeout: .seconds(10)) {
+                await service("broken")?.replicas.first?.problem?.contains("GET /status/404 answered 404") == true
+            }
+
+            try await client.down(removingVolumes: true)
+            #expect(await up.waitForExit(upTo: .seconds(30)) == 0, "\(up.output)")
+            #expect(try await engine.listVolumes(labels: ["tandem.project=\(project)"]).isEmpty, "down --volumes removes it")
+            #expect(try await Self.replicas(engine, folder).isEmpty)
+        }
+    }
+}
+
 /// Clients sending GETs through the gateway until stopped, counting failures.
 final class GatewayLoad: Sendable {
     private let state = Mutex<(sent: Int, failures: [String], stopped: Bool)>((0, [], false))

@@ -44,7 +44,7 @@ struct ServiceHostRunner: WorkloadRunner {
                 replicas: view.replicas.map {
                     ProcessList.Service.Replica(id: $0.id.description, phase: $0.phase.rawValue, revision: $0.revision,
                                                 address: $0.address, container: $0.container.map { String($0.prefix(12)) },
-                                                failures: $0.failures)
+                                                failures: $0.failures, problem: $0.problem)
                 }))
         }
     }

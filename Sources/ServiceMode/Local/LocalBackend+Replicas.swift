@@ -24,6 +24,12 @@ extension LocalBackend {
         let spec = ReplicaContainer.spec(service, replica: id, project: project, network: network)
         var containerID: String?
         do {
+            if service.volumePath != nil {
+                // Labelled, so `tandem down --volumes` finds it; it outlives the slot's replicas.
+                try await engine.createVolume(ReplicaContainer.volumeName(id, project: project),
+                                              labels: ["tandem.project": project, "tandem.workload": id.service,
+                                                       ReplicaContainer.slotLabel: String(id.slot)])
+            }
             let created = try await engine.createContainer(spec, name: ReplicaContainer.name(id, project: project))
             containerID = created.id
             guard remember(id, container: created.id) else {

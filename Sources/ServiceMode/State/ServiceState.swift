@@ -26,6 +26,8 @@ public struct ServiceState: Sendable {
         var startedAt: Instant?
         var readySince: Instant?
         var failures = 0
+        /// What its last failed probe said, until one succeeds.
+        var problem: String?
         var probing = false
         var nextProbe: Instant?
         var adopted = false
@@ -121,6 +123,7 @@ public struct ServiceState: Sendable {
     public mutating func probed(_ id: ReplicaID, healthy: Bool, message: String, now: Instant) -> [ServiceAction] {
         guard var replica = replicas[id] else { return [] }
         replica.probing = false
+        replica.problem = healthy ? nil : message
         let policy = spec?.health ?? HealthPolicy()
         var actions: [ServiceAction] = []
         switch (replica.phase, healthy) {
@@ -235,7 +238,7 @@ public struct ServiceState: Sendable {
             crashLoopRetryIn: crashLooping ? retry : nil,
             replicas: replicas.values.sorted { $0.id < $1.id }.map {
                 ServiceView.Replica(id: $0.id, phase: $0.phase, revision: $0.revision, container: $0.container,
-                                    address: $0.address, failures: $0.failures)
+                                    address: $0.address, failures: $0.failures, problem: $0.problem)
             })
     }
 
@@ -339,6 +342,8 @@ public struct ServiceView: Sendable, Equatable {
         public var address: String?
         /// Failed probes in a row.
         public var failures: Int
+        /// What its last failed probe said (`GET /healthz answered 404`), until one succeeds.
+        public var problem: String?
     }
 
     public var name: String
