@@ -98,6 +98,26 @@ final class ProxyTestClient: @unchecked Sendable {
         return Response(status: status, headers: headers, body: body)
     }
 
+    /// Reads at least `count` bytes, or until the connection closes, pausing
+    /// a millisecond every `pausingEvery` bytes (a slow client); gives the bytes read.
+    func drain(_ count: Int, pausingEvery step: Int) throws -> Int {
+        var total = buffer.count
+        var sincePause = 0
+        buffer = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while total < count {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            total += n
+            sincePause += n
+            if sincePause >= step {
+                sincePause = 0
+                usleep(1000)
+            }
+        }
+        return total
+    }
+
     /// True when the gateway closed the connection (nothing more arrives).
     func isClosed() throws -> Bool { try !fill() && buffer.isEmpty }
 

@@ -21,6 +21,9 @@ final class TestUpstream: Sendable {
         case count
         /// A chunked `text/event-stream`: `events` events, `pause` apart.
         case events(Int, pause: Duration)
+        /// 200 with `size` bytes, closing the connection after them: each
+        /// megabyte is written once the one before has gone into the socket.
+        case download(Int)
         /// Like `echo`, then closes the kept-alive connection `after` the answer
         /// (a replica's own idle timeout).
         case closeAfter(Duration)
@@ -157,12 +160,32 @@ private final class Responder: ChannelInboundHandler {
             answer(echo(head), context: context)
             let channel = context.channel
             context.eventLoop.scheduleTask(in: TimeAmount(delay)) { channel.close(promise: nil) }
+        case .download(let size):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "\(size)")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            sendBlock(remaining: size, context: context)
         case .events(let count, let pause):
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "text/event-stream")
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                                   promise: nil)
             sendEvent(0, of: count, pause: pause, context: context)
+        }
+    }
+
+    private func sendBlock(remaining: Int, context: ChannelHandlerContext) {
+        guard remaining > 0 else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            ended()
+            return
+        }
+        let size = min(remaining, 1024 * 1024)
+        let block = ByteBuffer(repeating: 0x62, count: size)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(block)))).whenSuccess {
+            let (handler, context) = bound.value
+            handler.sendBlock(remaining: remaining - size, context: context)
         }
     }
 

@@ -96,6 +96,12 @@ public final class UpstreamRegistry: Sendable {
         state.withLock { $0.inFlight[service] ?? 0 }
     }
 
+    /// Requests of a service waiting for a replica below its limit (an
+    /// autoscaler counts them as demand too).
+    public func waiting(service: String) -> Int {
+        state.withLock { $0.services[service]?.waiters.count ?? 0 }
+    }
+
     /// Requests on one endpoint now.
     public func inFlight(endpoint id: String) -> Int {
         state.withLock { $0.outstanding[id] ?? 0 }
