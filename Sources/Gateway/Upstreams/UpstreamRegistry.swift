@@ -139,8 +139,7 @@ public final class UpstreamRegistry: Sendable {
                  onGrant: @escaping @Sendable (Result<UpstreamLease, ProxyFailure>) -> Void) -> Acquisition {
         state.withLock { state in
             guard var entry = state.services[service] else { return .refused(.noReplica) }
-            let outstanding = state.outstanding
-            let picked = entry.balancer.pick(from: entry.set, outstanding: { outstanding[$0] ?? 0 }, excluding: excluding)
+            let picked = entry.balancer.pick(from: entry.set, outstanding: { state.outstanding[$0] ?? 0 }, excluding: excluding)
             switch picked {
             case .success(let endpoint):
                 state.services[service] = entry
@@ -215,8 +214,7 @@ public final class UpstreamRegistry: Sendable {
         guard var entry = state.services[service], !entry.waiters.isEmpty else { return [] }
         var grants: [(@Sendable (Result<UpstreamLease, ProxyFailure>) -> Void, UpstreamLease)] = []
         while let waiter = entry.waiters.first {
-            let outstanding = state.outstanding
-            guard case .success(let endpoint) = entry.balancer.pick(from: entry.set, outstanding: { outstanding[$0] ?? 0 })
+            guard case .success(let endpoint) = entry.balancer.pick(from: entry.set, outstanding: { state.outstanding[$0] ?? 0 })
             else { break }
             entry.waiters.removeFirst()
             grants.append((waiter.grant, lease(endpoint, of: service, set: entry.set, in: &state)))
