@@ -158,8 +158,9 @@ let package = Package(
         .executableTarget(
             name: "tandem-bench",
             dependencies: [
-                "Engine", "FunctionMode",
+                "Engine", "FunctionMode", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/TandemBench",
             swiftSettings: swiftSettings

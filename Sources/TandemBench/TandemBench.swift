@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 
-/// The root command: `tandem-bench ping | lifecycle | concurrent | floor`.
+/// The root command: `tandem-bench ping | lifecycle | concurrent | floor | gateway-proxy`.
 struct TandemBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem-bench",
@@ -11,7 +11,7 @@ struct TandemBench: AsyncParsableCommand {
             Driven by bench/engine, which runs the peers (curl, docker run, a minimal \
             Python client) in the same run and compares medians.
             """,
-        subcommands: [PingBench.self, LifecycleBench.self, ConcurrentBench.self, FloorBench.self]
+        subcommands: [PingBench.self, LifecycleBench.self, ConcurrentBench.self, FloorBench.self, GatewayProxyBench.self]
     )
 }
 

@@ -142,11 +142,11 @@ enum AWSTools {
 
 /// A gateway on 127.0.0.1 with a free port, for the length of `body`.
 func withLiveGateway(
-    _ invoker: any FunctionInvoker, routes: [GatewayRoute] = [],
+    _ invoker: any FunctionInvoker, routes: [GatewayRoute] = [], upstreams: UpstreamRegistry = UpstreamRegistry(),
     configuration: GatewayConfiguration = GatewayConfiguration(port: 0),
     _ body: (GatewayServer, Int) async throws -> Void
 ) async throws {
-    let server = try GatewayServer(invoker: invoker, routes: routes, configuration: configuration)
+    let server = try GatewayServer(invoker: invoker, routes: routes, upstreams: upstreams, configuration: configuration)
     // In a ServiceGroup, as the controller runs it, and stopped the same way: graceful shutdown.
     let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: Logger(label: "test")))
     let running = Task { try await group.run() }

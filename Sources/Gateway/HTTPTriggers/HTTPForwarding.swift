@@ -67,9 +67,27 @@ public enum HTTPForwarding {
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 
     /// Fields a `Connection` header names: hop-by-hop too (RFC 9110 §7.6.1).
+    /// The usual `keep-alive` or `close` names none beyond those.
     private static func connectionOptions(_ headers: HTTPFields) -> Set<String> {
         guard let connection = headers[.connection] else { return [] }
-        return Set(connection.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        var named: Set<String> = []
+        for option in connectionTokens(connection) where !hopByHop.contains(option) { named.insert(option) }
+        return named
+    }
+
+    /// The comma-separated tokens of a `Connection` value, lower-cased (ASCII), without Foundation.
+    static func connectionTokens(_ value: String) -> [String] {
+        value.utf8.split(separator: UInt8(ascii: ",")).compactMap { token in
+            let bytes = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+            guard !bytes.isEmpty else { return nil }
+            return String(decoding: bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+    }
+
+    /// True when a `Connection` value says `close`.
+    static func saysClose(_ connection: String?) -> Bool {
+        guard let connection else { return false }
+        return connectionTokens(connection).contains("close")
     }
 
     private static func isHopByHop(_ name: HTTPField.Name, named: Set<String>) -> Bool {

@@ -55,6 +55,11 @@ final class ServiceExchange {
     private var clientReadHeld = false
     private var replicaKeepsAlive = true
 
+    /// Idempotent methods (RFC 9110 §9.2.2): a request with one may go to another replica after a failure.
+    private static let idempotentMethods: Set<HTTPRequest.Method> = [.get, .head, .options, .put, .delete]
+    /// Methods whose request without framing fields is sent with `Content-Length: 0`, so that NIO's encoder does not chunk it.
+    private static let methodsWithBody: Set<HTTPRequest.Method> = [.post, .put, .patch]
+
     /// Proxies `head` (already matched to `service`) once ``start()`` is
     /// called; `done` is called when it is over.
     init(_ head: HTTPRequest, service: String, client: ChannelHandlerContext, registry: UpstreamRegistry,
@@ -66,9 +71,9 @@ final class ServiceExchange {
         self.service = service
         self.dates = dates
         self.done = done
-        self.idempotent = [.get, .head, .options, .put, .delete].contains(head.method)
+        self.idempotent = Self.idempotentMethods.contains(head.method)
         self.expectsContinue = fields[.expect]?.lowercased() == "100-continue"
-        self.closeClient = fields[.connection].map { $0.lowercased().contains("close") } ?? false
+        self.closeClient = HTTPForwarding.saysClose(fields[.connection])
         self.phase = .finished
 
         var forwarded = HTTPForwarding.requestFields(
@@ -77,7 +82,7 @@ final class ServiceExchange {
         if fields[.transferEncoding] != nil {
             forwarded[.contentLength] = nil
             forwarded[.transferEncoding] = "chunked"  // so the encoder frames it whatever the method
-        } else if fields[.contentLength] == nil, [.post, .put, .patch].contains(head.method) {
+        } else if fields[.contentLength] == nil, Self.methodsWithBody.contains(head.method) {
             forwarded[.contentLength] = "0"  // no body: not a chunked empty one
         }
         self.request = HTTPRequest(method: head.method, scheme: nil, authority: head.authority, path: head.path,
@@ -95,6 +100,7 @@ final class ServiceExchange {
         switch phase {
         case .sent(_, let connection), .responding(_, let connection):
             send(part, on: connection)
+            if case .end = part { connection.flush() }
         case .waiting, .connecting:
             pending.append(part)
         case .finished:
@@ -155,7 +161,7 @@ final class ServiceExchange {
             guard response.status.kind != .informational else { return }  // Expect is answered here; no upgrades
             responseTimer?.cancel()
             phase = .responding(lease, connection)
-            replicaKeepsAlive = !(response.headerFields[.connection]?.lowercased().contains("close") ?? false)
+            replicaKeepsAlive = !HTTPForwarding.saysClose(response.headerFields[.connection])
             var head = HTTPResponse(status: response.status, headerFields: HTTPForwarding.responseFields(response.headerFields))
             if head.headerFields[.date] == nil { head.headerFields[.date] = dates.now() }
             if closeClient { head.headerFields[.connection] = "close" }
@@ -287,10 +293,10 @@ final class ServiceExchange {
         }
     }
 
+    /// Writes a part of the request; whoever sends the last part of a read flushes.
     private func send(_ part: HTTPRequestPart, on connection: UpstreamConnection) {
         if case .body(let bytes) = part, bytes.readableBytes > 0 { bodySent = true }
         connection.send(part)
-        if case .end = part { connection.flush() }
     }
 
     /// The replica failed before any response byte: retried if safe, else answered.

@@ -28,17 +28,20 @@ struct UpstreamBalancer: Sendable {
     mutating func pick(from set: UpstreamSet, outstanding: (String) -> Int, excluding: Set<String> = [])
         -> Result<UpstreamEndpoint, Shortage>
     {
-        var candidates: [String: [UpstreamEndpoint]] = [:]
+        var candidates: [UpstreamEndpoint] = []
+        var groups: [String] = []
         var anyWeighted = false
         for endpoint in set.endpoints where set.weight(of: endpoint.group) > 0 && !excluding.contains(endpoint.id) {
             anyWeighted = true
             if let limit = set.perReplicaLimit, outstanding(endpoint.id) >= limit { continue }
-            candidates[endpoint.group, default: []].append(endpoint)
+            candidates.append(endpoint)
+            if !groups.contains(endpoint.group) { groups.append(endpoint.group) }
         }
         guard anyWeighted else { return .failure(.noReplica) }
-        guard let group = nextGroup(among: candidates.keys, set: set), let members = candidates[group] else {
+        guard let group = groups.count == 1 ? groups[0] : nextGroup(among: groups, set: set) else {
             return .failure(.allBusy)
         }
+        let members = groups.count == 1 ? candidates : candidates.filter { $0.group == group }
         return .success(leastOutstanding(members, group: group, outstanding: outstanding))
     }
 
@@ -49,8 +52,7 @@ struct UpstreamBalancer: Sendable {
         cursors = cursors.filter { groups.contains($0.key) }
     }
 
-    private mutating func nextGroup(among groups: Dictionary<String, [UpstreamEndpoint]>.Keys, set: UpstreamSet) -> String? {
-        if groups.count == 1 { return groups.first }
+    private mutating func nextGroup(among groups: [String], set: UpstreamSet) -> String? {
         var total = 0.0
         var best: (group: String, weight: Double)?
         // Sorted, so that equal running weights resolve the same way every time.

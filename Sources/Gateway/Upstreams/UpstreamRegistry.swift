@@ -96,6 +96,12 @@ public final class UpstreamRegistry: Sendable {
         state.withLock { $0.inFlight[service] ?? 0 }
     }
 
+    /// Requests of a service waiting for a replica below its limit (an
+    /// autoscaler counts them as demand too).
+    public func waiting(service: String) -> Int {
+        state.withLock { $0.services[service]?.waiters.count ?? 0 }
+    }
+
     /// Requests on one endpoint now.
     public func inFlight(endpoint id: String) -> Int {
         state.withLock { $0.outstanding[id] ?? 0 }
@@ -133,8 +139,7 @@ public final class UpstreamRegistry: Sendable {
                  onGrant: @escaping @Sendable (Result<UpstreamLease, ProxyFailure>) -> Void) -> Acquisition {
         state.withLock { state in
             guard var entry = state.services[service] else { return .refused(.noReplica) }
-            let outstanding = state.outstanding
-            let picked = entry.balancer.pick(from: entry.set, outstanding: { outstanding[$0] ?? 0 }, excluding: excluding)
+            let picked = entry.balancer.pick(from: entry.set, outstanding: { state.outstanding[$0] ?? 0 }, excluding: excluding)
             switch picked {
             case .success(let endpoint):
                 state.services[service] = entry
@@ -209,8 +214,7 @@ public final class UpstreamRegistry: Sendable {
         guard var entry = state.services[service], !entry.waiters.isEmpty else { return [] }
         var grants: [(@Sendable (Result<UpstreamLease, ProxyFailure>) -> Void, UpstreamLease)] = []
         while let waiter = entry.waiters.first {
-            let outstanding = state.outstanding
-            guard case .success(let endpoint) = entry.balancer.pick(from: entry.set, outstanding: { outstanding[$0] ?? 0 })
+            guard case .success(let endpoint) = entry.balancer.pick(from: entry.set, outstanding: { state.outstanding[$0] ?? 0 })
             else { break }
             entry.waiters.removeFirst()
             grants.append((waiter.grant, lease(endpoint, of: service, set: entry.set, in: &state)))
