@@ -97,38 +97,57 @@ struct ControllerTests {
             version: 1
             workloads:
               web:
-                image: tandem/not-started:latest
+                build: \(Repository.root.path)/images/http-echo
                 contract: http
                 mode: service
+                memory: 64Mi
             """) { _, client in
-            try await Task.sleep(for: .seconds(1))
+            try await eventually(timeout: .seconds(20)) {
+                (try? await client.processList().workloads.first?.service?.ready) == 1
+            }
             let list = try await client.processList()
             #expect(list.workloads.map(\.name) == ["web"])
-            #expect(list.workloads.first?.running == false)
+            #expect(list.workloads.first?.running == true)
+            // Still up after its idle parts had time to end, were they to.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await client.isAnswering())
         }
     }
 
     @Test("every mix of modes starts, lists every workload, answers its functions and stops cleanly",
           arguments: [["task"], ["service", "task"], ["function", "service", "task"]])
     func mixes(_ modes: [String]) async throws {
+        let engine = try await EngineAvailability.requireEngine()
+        try await TestImages.shared.busybox(engine: engine)
         var manifest = "version: 1\nworkloads:\n"
         for mode in modes {
             switch mode {
             case "function":
                 manifest += "  fn:\n    build: \(Repository.root.path)/images/echo-function\n    contract: lambda\n    mode: function\n    memory: 128Mi\n"
             case "service":
-                manifest += "  web:\n    image: tandem/not-started:latest\n    contract: http\n    mode: service\n"
+                manifest += "  web:\n    build: \(Repository.root.path)/images/http-echo\n    contract: http\n    mode: service\n    memory: 64Mi\n"
             default:
-                manifest += "  batch:\n    image: tandem/not-started:latest\n    contract: command\n    mode: task\n"
+                manifest += "  batch:\n    image: \(TestImages.busybox)\n    contract: command\n    mode: task\n    memory: 64Mi\n"
+                manifest += "    command: [\"sh\", \"-c\", \"echo batch ran\"]\n"
             }
         }
         try await ControllerTestSupport.withController(manifest: manifest) { _, client in
             let list = try await client.processList()
             let expected = modes.map { ["function": "fn", "service": "web", "task": "batch"][$0] ?? "" }
             #expect(Set(list.workloads.map(\.name)) == Set(expected))
+            #expect(list.workloads.allSatisfy { $0.running })
             if modes.contains("function") {
                 let answer = try await client.invoke("fn", payload: Array(#"{"echo":"mixed"}"#.utf8))
                 #expect(String(decoding: answer.body, as: UTF8.self) == #""mixed""#)
+            }
+            if modes.contains("service") {
+                try await eventually(timeout: .seconds(20)) {
+                    (try? await client.processList().workloads.first { $0.name == "web" }?.service?.ready) == 1
+                }
+            }
+            if modes.contains("task") {
+                let run = try await client.startRun("batch", payload: [])
+                #expect(try await client.runResult(run).outcome == "succeeded")
             }
             // Still up after its idle parts had time to end, were they to.
             try await Task.sleep(for: .milliseconds(500))

@@ -22,7 +22,7 @@ struct LambdaServiceProcessTests {
         """
 
     /// `aws lambda invoke` as a user runs it (fake credentials, no configuration).
-    static func awsInvoke(port: Int, payload: String, outfile: String) throws -> (status: Int32, output: String) {
+    static func awsInvoke(port: Int, payload: String, outfile: String) async throws -> (status: Int32, output: String) {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
         let aws = try #require(path.map { "\($0)/aws" }.first { FileManager.default.isExecutableFile(atPath: $0) },
                                "the aws CLI is not on the PATH — CI needs `pip install awscli`")
@@ -38,13 +38,15 @@ struct LambdaServiceProcessTests {
         environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent"
         environment["AWS_EC2_METADATA_DISABLED"] = "true"
         process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        return try await blockingOnThread {
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
     }
 
     @Test("its environments are warm before any call, answer the AWS CLI, are never frozen, and queue calls beyond them")
@@ -64,7 +66,7 @@ struct LambdaServiceProcessTests {
             #expect(try await client.processList().workloads.first { $0.name == "echo" }?.mode == "service")
 
             let outfile = folder.appendingPathComponent("out.json").path
-            let invoked = try Self.awsInvoke(port: port, payload: #"{"hello":"service"}"#, outfile: outfile)
+            let invoked = try await Self.awsInvoke(port: port, payload: #"{"hello":"service"}"#, outfile: outfile)
             #expect(invoked.status == 0, "\(invoked.output)")
             #expect(invoked.output.contains("\"StatusCode\": 200"), "\(invoked.output)")
             let answer = try String(contentsOfFile: outfile, encoding: .utf8)

@@ -35,19 +35,33 @@ struct TaskModeProcessTests {
             command: ["sh", "-c", "sleep 0.5; echo done $TANDEM_RUN_ID"]
         """
 
-    /// Runs `tandem ARGUMENTS` in `folder`; returns its exit status, stdout and stderr.
-    static func tandem(_ arguments: [String], in folder: URL) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `tandem ARGUMENTS` in `folder` (on a thread of its own: the
+    /// cooperative pool keeps serving); returns its exit status, stdout and stderr.
+    static func tandem(_ arguments: [String], in folder: URL) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let executable = try TandemUp.executable()
+        return try await blockingOnThread { try runTandem(executable, arguments, in: folder) }
+    }
+
+    private static func runTandem(_ executable: String, _ arguments: [String], in folder: URL) throws
+        -> (status: Int32, stdout: String, stderr: String)
+    {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TandemUp.executable())
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = folder
-        let out = Pipe(), err = Pipe()
+        // stdout through a pipe, stderr to a file: neither can fill up and block the child.
+        let out = Pipe()
+        let errURL = folder.appendingPathComponent("stderr-\(UUID().uuidString.prefix(8))")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errURL)
+        defer { try? FileManager.default.removeItem(at: errURL) }
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try err.close()
+        let stderr = (try? Data(contentsOf: errURL)) ?? Data()
         return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 
@@ -60,7 +74,7 @@ struct TaskModeProcessTests {
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
 
-            let failed = try Self.tandem(["run", "job", "--payload", #"{"n":1}"#], in: folder)
+            let failed = try await Self.tandem(["run", "job", "--payload", #"{"n":1}"#], in: folder)
             #expect(failed.status == 3, "\(failed)")
             #expect(failed.stdout.components(separatedBy: #"got: {"n":1}"#).count - 1 == 2, "two attempts: \(failed.stdout)")
             #expect(failed.stdout.contains("working"))
@@ -68,7 +82,7 @@ struct TaskModeProcessTests {
             #expect(failed.stderr.contains("exited with code 3") && failed.stderr.contains("(2 attempts)"), "\(failed.stderr)")
             #expect(failed.stderr.contains("Fargate cost $"))
 
-            let done = try Self.tandem(["run", "ok"], in: folder)
+            let done = try await Self.tandem(["run", "ok"], in: folder)
             #expect(done.status == 0, "\(done)")
             #expect(done.stdout.hasPrefix("done "))
             let runID = done.stdout.dropFirst("done ".count).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -106,20 +120,20 @@ struct TaskModeProcessTests {
             let client = try await up.waitUntilAnswering()
 
             let started = ContinuousClock.now
-            let slow = try Self.tandem(["run", "slow"], in: folder)
+            let slow = try await Self.tandem(["run", "slow"], in: folder)
             #expect(slow.status == 1, "\(slow)")
             #expect(slow.stderr.contains("timed out after"), "\(slow.stderr)")
             #expect(ContinuousClock.now - started < .seconds(10))
 
-            let first = try Self.tandem(["run", "ok", "--detach"], in: folder)
-            let second = try Self.tandem(["run", "ok", "--detach"], in: folder)
+            let first = try await Self.tandem(["run", "ok", "--detach"], in: folder)
+            let second = try await Self.tandem(["run", "ok", "--detach"], in: folder)
             #expect(first.status == 0 && second.status == 0)
             let listed = try await client.processList().workloads.first { $0.name == "ok" }?.task
             #expect(listed?.running == 1 && listed?.waiting == 1, "reserved: 1 holds the second back")
             let result = try await client.runResult(second.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
             #expect(result.outcome == "succeeded")
 
-            let unknown = try Self.tandem(["run", "nope"], in: folder)
+            let unknown = try await Self.tandem(["run", "nope"], in: folder)
             #expect(unknown.status != 0)
             #expect(unknown.stderr.contains("no task named nope"), "\(unknown.stderr)")
 
@@ -128,5 +142,13 @@ struct TaskModeProcessTests {
             let project = Controller.projectLabel(folder.standardizedFileURL.path)
             #expect(try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"]).isEmpty)
         }
+    }
+}
+
+/// Runs blocking work (a child process) on a thread of its own, so the
+/// cooperative pool — two threads on a 2-core machine — keeps serving.
+func blockingOnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }

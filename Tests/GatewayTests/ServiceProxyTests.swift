@@ -269,9 +269,10 @@ struct ServiceProxyTests {
     func largeUpload() async throws {
         let replica = try await TestUpstream.start("a", .count)
         let size = 100 * 1024 * 1024
-        try await Self.withService([replica]) { _, port in
-            let before = MemoryUse.residentBytes()
-            let peak = MemoryUse.PeakSampler()
+        // A gateway process of its own: its memory is not the test run's.
+        try await ChildGateway.with(upstreamPort: replica.port) { gateway, port in
+            let before = MemoryUse.residentBytes(pid: gateway)
+            let peak = MemoryUse.PeakSampler(pid: gateway)
             let answer = try await onThread {
                 let client = try ProxyTestClient(port: port, timeout: 60)
                 try client.send("POST /app/upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: \(size)\r\n\r\n")
@@ -285,15 +286,16 @@ struct ServiceProxyTests {
             let growth = (highest - before) / (1024 * 1024)
             #expect(growth < 40, "resident memory grew by \(growth) MB during the upload")
         }
+        try await replica.stop()
     }
 
     @Test("a 100 MB download to a slow client streams through with flat memory")
     func largeDownload() async throws {
         let size = 100 * 1024 * 1024
         let replica = try await TestUpstream.start("a", .download(size))
-        try await Self.withService([replica]) { _, port in
-            let before = MemoryUse.residentBytes()
-            let peak = MemoryUse.PeakSampler()
+        try await ChildGateway.with(upstreamPort: replica.port) { gateway, port in
+            let before = MemoryUse.residentBytes(pid: gateway)
+            let peak = MemoryUse.PeakSampler(pid: gateway)
             let received = try await onThread {
                 let client = try ProxyTestClient(port: port, timeout: 60)
                 try client.send("GET /app/big HTTP/1.1\r\nHost: app.test\r\n\r\n")
@@ -304,6 +306,7 @@ struct ServiceProxyTests {
             let growth = (highest - before) / (1024 * 1024)
             #expect(growth < 40, "resident memory grew by \(growth) MB during the download")
         }
+        try await replica.stop()
     }
 
     @Test("inFlight counts requests on a replica; waitUntilIdle returns when they end, or at its timeout")
@@ -326,10 +329,10 @@ struct ServiceProxyTests {
     }
 }
 
-/// The process's resident memory, from /proc/self/status.
+/// A process's resident memory, from /proc/PID/status.
 enum MemoryUse {
-    static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    static func residentBytes(pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kilobytes = Int(line.split(separator: " ")[1])
         else { return 0 }
@@ -339,17 +342,20 @@ enum MemoryUse {
     /// Samples the resident memory every 20 ms until stopped; gives the highest.
     final class PeakSampler: @unchecked Sendable {
         private let state = NSLock()
-        private var peak = MemoryUse.residentBytes()
+        private let pid: Int32
+        private var peak: Int
         private var running = true
 
-        init() {
+        init(pid: Int32) {
+            self.pid = pid
+            peak = MemoryUse.residentBytes(pid: pid)
             Thread.detachNewThread { [self] in
                 while sample() { usleep(20_000) }
             }
         }
 
         private func sample() -> Bool {
-            let now = MemoryUse.residentBytes()
+            let now = MemoryUse.residentBytes(pid: pid)
             state.lock()
             defer { state.unlock() }
             peak = max(peak, now)
@@ -360,7 +366,57 @@ enum MemoryUse {
             state.lock()
             defer { state.unlock() }
             running = false
-            return max(peak, MemoryUse.residentBytes())
+            return max(peak, MemoryUse.residentBytes(pid: pid))
         }
+    }
+}
+
+/// `tandem-bench gateway-proxy` as a child process: a gateway whose every path
+/// goes to one replica, with memory of its own to measure.
+enum ChildGateway {
+    static func executable() throws -> String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("tandem-bench").path
+        for candidate in [beside, Repository.root.appendingPathComponent(".build/debug/tandem-bench").path]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        Issue.record("tandem-bench was not found beside the tests (\(beside)); `swift build` builds it")
+        throw CancellationError()
+    }
+
+    /// Runs `body` with the gateway's pid and port; the gateway is stopped afterwards.
+    static func with(upstreamPort: Int, _ body: (Int32, Int) async throws -> Void) async throws {
+        let port = try freeLoopbackPort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try executable())
+        process.arguments = ["gateway-proxy", "--upstream", "127.0.0.1:\(upstreamPort)", "--port", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try await eventually(timeout: .seconds(20)) {
+            (try? await onThread { try ProxyTestClient(port: port, timeout: 1).get("/") }) != nil
+        }
+        try await body(process.processIdentifier, port)
+    }
+
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        try #require(bound, "no free port")
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -10,7 +10,8 @@ struct DurabilityTests {
             let path = Store.defaultPath(projectDirectory: dir)
             #expect(path.hasSuffix("/.tandem/tandem.sqlite"))
             let names = ["v1 invocation ledger", "v1 event queue", "v1 placement history",
-                         "v2 ledger without the request id index", "v3 queue messages name their dead-letter queue"]
+                         "v2 ledger without the request id index", "v3 queue messages name their dead-letter queue",
+                         "v4 task runs"]
 
             let first = try Store.open(path: path)
             #expect(try await first.appliedMigrations() == names)
