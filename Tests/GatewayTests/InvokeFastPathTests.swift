@@ -195,7 +195,8 @@ final class RawConnection: @unchecked Sendable {
 
     init(port: Int) throws {
         fd = try Self.connect(port: port)
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        // Generous: the whole suite on 2 cores can hold a gateway's answer for seconds.
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -83,12 +83,13 @@ struct ServiceProxyTests {
 
     @Test("at the per-replica limit requests wait in the queue and are served in turn; past the queue they get 503")
     func limitAndQueue() async throws {
-        let replica = try await TestUpstream.start("a", .slow(.seconds(1)))
+        // Slow enough that a loaded machine's late timers still see the first request in flight.
+        let replica = try await TestUpstream.start("a", .slow(.seconds(4)))
         try await Self.withService([replica], configure: { $0.perReplicaLimit = 1; $0.queueLimit = 1 }) { registry, port in
-            async let first = onThread { try ProxyTestClient(port: port).get("/app/1") }
-            try await eventually(timeout: .seconds(5)) { registry.inFlight(service: "web") == 1 }
-            async let second = onThread { try ProxyTestClient(port: port).get("/app/2") }
-            try await eventually(timeout: .seconds(5)) { registry.waiting(service: "web") == 1 }
+            async let first = onThread { try ProxyTestClient(port: port, timeout: 30).get("/app/1") }
+            try await eventually(timeout: .seconds(15)) { registry.inFlight(service: "web") == 1 }
+            async let second = onThread { try ProxyTestClient(port: port, timeout: 30).get("/app/2") }
+            try await eventually(timeout: .seconds(15)) { registry.waiting(service: "web") == 1 }
             let third = try await onThread { try ProxyTestClient(port: port).get("/app/3") }
             #expect(third.status == 503)
             #expect(Self.message(third) == "web: every replica is busy and too many requests are waiting")
@@ -102,10 +103,10 @@ struct ServiceProxyTests {
 
     @Test("a request that waits past the queue timeout gets 503")
     func queueTimeout() async throws {
-        let replica = try await TestUpstream.start("a", .slow(.seconds(3)))
+        let replica = try await TestUpstream.start("a", .slow(.seconds(6)))
         try await Self.withService([replica], configure: { $0.perReplicaLimit = 1; $0.queueTimeout = .milliseconds(150) }) { registry, port in
-            async let first = onThread { try ProxyTestClient(port: port).get("/app/1") }
-            try await eventually(timeout: .seconds(5)) { registry.inFlight(service: "web") == 1 }
+            async let first = onThread { try ProxyTestClient(port: port, timeout: 30).get("/app/1") }
+            try await eventually(timeout: .seconds(15)) { registry.inFlight(service: "web") == 1 }
             let waited = try await onThread { try ProxyTestClient(port: port).get("/app/2") }
             #expect(waited.status == 503)
             #expect(registry.waiting(service: "web") == 0)
@@ -311,16 +312,18 @@ struct ServiceProxyTests {
 
     @Test("inFlight counts requests on a replica; waitUntilIdle returns when they end, or at its timeout")
     func inFlightAndIdle() async throws {
-        let replica = try await TestUpstream.start("a", .slow(.seconds(2)))
+        // The replica answers after 10 s: a wait of 50 ms ends at its timeout, well
+        // before, even when a loaded machine runs timers late.
+        let replica = try await TestUpstream.start("a", .slow(.seconds(10)))
         try await Self.withService([replica]) { registry, port in
-            async let answer = onThread { try ProxyTestClient(port: port).get("/app/x") }
-            try await eventually(timeout: .seconds(5)) { registry.inFlight(endpoint: "a") == 1 }
+            async let answer = onThread { try ProxyTestClient(port: port, timeout: 30).get("/app/x") }
+            try await eventually(timeout: .seconds(15)) { registry.inFlight(endpoint: "a") == 1 }
             #expect(registry.inFlight(service: "web") == 1)
             let clock = ContinuousClock()
             let short = await clock.measure { await registry.waitUntilIdle(endpoint: "a", timeout: .milliseconds(50)) }
-            #expect(short < .seconds(1), "the wait ended at its timeout")
+            #expect(short < .seconds(5), "the wait ended at its timeout")
             #expect(registry.inFlight(endpoint: "a") == 1)
-            await registry.waitUntilIdle(endpoint: "a", timeout: .seconds(10))
+            await registry.waitUntilIdle(endpoint: "a", timeout: .seconds(30))
             #expect(registry.inFlight(endpoint: "a") == 0 && registry.inFlight(service: "web") == 0)
             #expect(try await answer.status == 200)
             let idle = await clock.measure { await registry.waitUntilIdle(endpoint: "a", timeout: .seconds(10)) }
