@@ -246,6 +246,7 @@ public final class Controller: Sendable {
             }
             try await Self.prepareImage(of: workload, in: manifestDirectory, engine: engine, progress: progress)
             accepted[workload.kind, default: []].append(workload)
+            for line in TriggerSupport.notRun(by: workload.workload) { progress(line) }
         }
         for (kind, workloads) in accepted.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             do {

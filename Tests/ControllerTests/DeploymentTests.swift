@@ -243,3 +243,39 @@ struct ServiceDeploymentTests {
         #expect(deployment["nightly"]?.service == nil && deployment["api"]?.task == nil)
     }
 }
+
+@Suite("Triggers not run yet")
+struct TriggerSupportTests {
+    @Test("schedule, watch and queue triggers are named with what to do instead; http routes are not")
+    func notRun() throws {
+        let manifest = try ManifestParser.parse(text: """
+            version: 1
+            queues:
+              orders: {}
+            workloads:
+              fn:
+                image: i:1
+                contract: lambda
+                mode: function
+                triggers:
+                  - http: {path: /fn}
+                  - schedule: rate(5 minutes)
+                  - watch: {path: ./in, pattern: "*.csv"}
+                  - queue: {name: orders}
+              nightly:
+                image: i:1
+                contract: command
+                mode: task
+                triggers:
+                  - schedule: cron(0 3 * * ? *)
+            """, fileName: "t.yaml").get()
+        #expect(TriggerSupport.notRun(by: manifest.workloads[0]) == [
+            "fn: its schedule rate(5 minutes) is not run by this version yet; nothing fires it (start it with `tandem invoke fn`)",
+            "fn: its watch of ./in (*.csv) is not run by this version yet; nothing fires it (start it with `tandem invoke fn`)",
+            "fn: its queue trigger on orders is not run by this version yet; nothing fires it (start it with `tandem invoke fn`)",
+        ])
+        #expect(TriggerSupport.notRun(by: manifest.workloads[1]) == [
+            "nightly: its schedule cron(0 3 * * ? *) is not run by this version yet; nothing fires it (start it with `tandem run nightly`)",
+        ])
+    }
+}
