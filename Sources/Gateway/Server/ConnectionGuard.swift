@@ -6,7 +6,7 @@ import NIOHTTP1
 /// admits the connection or closes it at once (``ConnectionLimits/maxConnections``),
 /// runs the header and idle timers of ``ConnectionDeadlines``, and writes the
 /// refusals the codec cannot write (raw bytes, then close).
-/// ``RequestPhaseObserver``, placed above the codec, tells it when a request
+/// ``GatewayHTTP1Handler``, placed above the codec, tells it when a request
 /// head arrived, when a response ended, and when a request could not be parsed.
 final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -172,52 +172,5 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         let (seconds, attoseconds) = duration.components
         if attoseconds == 0 { return seconds == 1 ? "1 second" : "\(seconds) seconds" }
         return "\(Double(seconds) + Double(attoseconds) / 1e18) seconds"
-    }
-}
-
-/// Sits above the HTTP/1 codec (after the pipelining handler, so it sees one
-/// request at a time) and reports to the ``ConnectionGuard``: request heads,
-/// ends of responses, and parse errors — which it keeps from Hummingbird, the
-/// guard having answered them; a `CONNECT` goes no further either.
-final class RequestPhaseObserver: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let connectionGuard: ConnectionGuard
-
-    init(connectionGuard: ConnectionGuard) {
-        self.connectionGuard = connectionGuard
-    }
-
-    private var refused = false
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !refused else { return }
-        if case .head(let head) = unwrapInboundIn(data) {
-            if head.method == .CONNECT {
-                refused = true
-                connectionGuard.connectRequested()
-                return
-            }
-            connectionGuard.headReceived()
-        }
-        context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd: Bool
-        if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
-        context.write(data, promise: promise)
-        if isEnd { connectionGuard.responseEnded() }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parse = error as? HTTPParserError {
-            connectionGuard.malformed(parse)
-            return
-        }
-        context.fireErrorCaught(error)
     }
 }
