@@ -52,16 +52,6 @@ public enum HTTPForwarding {
         return fields
     }
 
-    /// A response's fields as the client gets them: without the hop-by-hop
-    /// ones (and those its `Connection` names); its length stays.
-    static func responseFields(_ headers: HTTPFields) -> HTTPFields {
-        let named = connectionOptions(headers)
-        var fields = HTTPFields()
-        fields.reserveCapacity(headers.count)
-        for field in headers where !isHopByHop(field.name, named: named) { fields.append(field) }
-        return fields
-    }
-
     static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
@@ -82,12 +72,6 @@ public enum HTTPForwarding {
             guard !bytes.isEmpty else { return nil }
             return String(decoding: bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         }
-    }
-
-    /// True when a `Connection` value says `close`.
-    static func saysClose(_ connection: String?) -> Bool {
-        guard let connection else { return false }
-        return connectionTokens(connection).contains("close")
     }
 
     private static func isHopByHop(_ name: HTTPField.Name, named: Set<String>) -> Bool {

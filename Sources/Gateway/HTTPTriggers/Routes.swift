@@ -73,11 +73,17 @@ public struct RouteTable: Sendable {
 
     /// Most specific first.
     let compiled: [Compiled]
+    /// Some route goes to a service: the gateway's HTTP/1 handler looks for
+    /// them (``service(method:path:)``) before the request is converted.
+    let hasServices: Bool
 
     public var routes: [GatewayRoute] { compiled.map(\.route) }
     public var isEmpty: Bool { compiled.isEmpty }
 
-    public init() { compiled = [] }
+    public init() {
+        compiled = []
+        hasServices = false
+    }
 
     /// Checks and orders routes: templates must be well formed, outside the
     /// Lambda API's paths, and two routes may not share a path and a method
@@ -97,6 +103,7 @@ public struct RouteTable: Sendable {
             if let order = Self.compare(a.element, b.element) { return order }
             return a.offset < b.offset
         }.map(\.element)
+        self.hasServices = compiled.contains { if case .service = $0.route.target { true } else { false } }
     }
 
     /// The most specific route for a request, or nil (API Gateway answers 404).
@@ -110,6 +117,21 @@ public struct RouteTable: Sendable {
                 let routeKey = (entry.route.methods == nil ? "ANY" : method) + " " + entry.template
                 return RouteMatch(route: entry.route, pathParameters: parameters, routeKey: routeKey)
             }
+        }
+        return nil
+    }
+
+    /// The service the most specific route for a request goes to; nil when
+    /// that route goes to a function, or no route matches. Like
+    /// ``match(method:path:)``, without binding the parameters.
+    func service(method: String, path: Substring) -> String? {
+        guard hasServices else { return nil }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        for entry in compiled {
+            if let methods = entry.route.methods, !methods.contains(method) { continue }
+            guard Self.fits(entry.segments, segments) else { continue }
+            if case .service(let name) = entry.route.target { return name }
+            return nil
         }
         return nil
     }
@@ -193,6 +215,22 @@ public struct RouteTable: Sendable {
     static func overlap(_ a: Set<String>?, _ b: Set<String>?) -> Bool {
         guard let a, let b else { return a == nil && b == nil }
         return !a.isDisjoint(with: b)
+    }
+
+    /// True when `path` matches `template` (what ``bind(_:to:)`` checks).
+    static func fits(_ template: [Segment], _ path: [Substring]) -> Bool {
+        for (index, segment) in template.enumerated() {
+            guard index < path.count else { return false }
+            switch segment {
+            case .literal(let text):
+                guard Percent.decodeLeniently(path[index]) == text else { return false }
+            case .parameter:
+                continue
+            case .greedy:
+                return true
+            }
+        }
+        return path.count == template.count
     }
 
     static func bind(_ template: [Segment], to path: [Substring]) -> [(name: String, value: String)]? {

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// admits the connection or closes it at once (``ConnectionLimits/maxConnections``),
 /// runs the header and idle timers of ``ConnectionDeadlines``, and writes the
 /// refusals the codec cannot write (raw bytes, then close).
-/// ``RequestPhaseObserver``, placed above the codec, tells it when a request
+/// ``GatewayHTTP1Handler``, placed above the codec, tells it when a request
 /// head arrived, when a response ended, and when a request could not be parsed.
 final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -16,7 +16,16 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let limits: ConnectionLimits
     private let counters: ConnectionCounters
     private var deadlines = ConnectionDeadlines()
+    /// The one scheduled task: the wake-up that checks ``armed``, or the
+    /// lingering close of a refused connection.
     private var timer: Scheduled<Void>?
+    /// When the wake-up fires.
+    private var wakeUp: NIODeadline?
+    /// The deadline in force and when it falls. Arming and disarming — a few
+    /// times per request — only set this; the wake-up, which may fire earlier
+    /// than the deadline and then goes back to sleep, stays scheduled, so
+    /// the event loop's timers are not touched per request.
+    private var armed: (deadline: ConnectionDeadlines.Deadline, at: NIODeadline)?
     private var context: ChannelHandlerContext?
     private var admitted = false
     private var closing = false
@@ -108,18 +117,14 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .none:
             return
         case .disarm:
-            timer?.cancel()
-            timer = nil
+            armed = nil
         case .arm(let deadline):
-            timer?.cancel()
-            guard let context else { return }
+            guard !closing else { return }  // the lingering close's timer stays
             let delay = deadline == .header ? limits.headerTimeout : limits.idleTimeout
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleTask(in: TimeAmount(delay)) {
-                let handler = bound.value
-                handler.timer = nil
-                handler.perform(handler.deadlines.deadlinePassed(deadline))
-            }
+            let at = NIODeadline.now() + TimeAmount(delay)
+            armed = (deadline, at)
+            if let wakeUp, wakeUp <= at { return }  // it will come by in time
+            scheduleWakeUp(for: at)
         case .timedOut(.header, let answer):
             counters.countHeaderTimeout()
             if answer {
@@ -133,6 +138,33 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Schedules the wake-up for `at`, or sooner: no later than the shorter
+    /// timeout from now, so that arming the other deadline — the idle one
+    /// after a response, the header one at the next request's first byte —
+    /// finds it early enough and leaves it as it is.
+    private func scheduleWakeUp(for at: NIODeadline) {
+        timer?.cancel()
+        guard let context else { return }
+        let shortest = TimeAmount(min(limits.headerTimeout, limits.idleTimeout))
+        let wakeUp = min(at, .now() + shortest)
+        self.wakeUp = wakeUp
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: wakeUp) { bound.value.wokeUp() }
+    }
+
+    /// The deadline in force passed, or comes later: sleep until then.
+    private func wokeUp() {
+        timer = nil
+        wakeUp = nil
+        guard let armed else { return }
+        if armed.at <= .now() {
+            self.armed = nil
+            perform(deadlines.deadlinePassed(armed.deadline))
+        } else {
+            scheduleWakeUp(for: armed.at)
+        }
+    }
+
     /// Writes `error` as the connection's last answer, then closes it the way
     /// nginx's lingering close does: the sending side first, then — once the
     /// client hung up, or after ``lingerTime`` — the whole connection. Closing
@@ -142,6 +174,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         guard let context, !closing else { return }
         closing = true
         timer?.cancel()
+        armed = nil
+        wakeUp = nil
         let bytes = RawRefusal.bytes(error, requestID: Identifiers.requestID(), date: dates.now(), headers: headers)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
@@ -156,6 +190,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         timer?.cancel()
         timer = nil
+        armed = nil
+        wakeUp = nil
         context.close(promise: nil)
     }
 
@@ -172,52 +208,5 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         let (seconds, attoseconds) = duration.components
         if attoseconds == 0 { return seconds == 1 ? "1 second" : "\(seconds) seconds" }
         return "\(Double(seconds) + Double(attoseconds) / 1e18) seconds"
-    }
-}
-
-/// Sits above the HTTP/1 codec (after the pipelining handler, so it sees one
-/// request at a time) and reports to the ``ConnectionGuard``: request heads,
-/// ends of responses, and parse errors — which it keeps from Hummingbird, the
-/// guard having answered them; a `CONNECT` goes no further either.
-final class RequestPhaseObserver: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let connectionGuard: ConnectionGuard
-
-    init(connectionGuard: ConnectionGuard) {
-        self.connectionGuard = connectionGuard
-    }
-
-    private var refused = false
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !refused else { return }
-        if case .head(let head) = unwrapInboundIn(data) {
-            if head.method == .CONNECT {
-                refused = true
-                connectionGuard.connectRequested()
-                return
-            }
-            connectionGuard.headReceived()
-        }
-        context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd: Bool
-        if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
-        context.write(data, promise: promise)
-        if isEnd { connectionGuard.responseEnded() }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parse = error as? HTTPParserError {
-            connectionGuard.malformed(parse)
-            return
-        }
-        context.fireErrorCaught(error)
     }
 }

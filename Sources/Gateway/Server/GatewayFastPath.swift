@@ -13,10 +13,8 @@ import NIOHTTPTypes
 /// which answers the same request the same way (the same code decides),
 /// only with two task hops more.
 ///
-/// A request on a service's route, whatever its method, length or framing,
-/// is proxied from here by a ``ServiceExchange``: streamed to a replica and
-/// back, never buffered, so never given to Hummingbird. While it runs, the
-/// connection's reads and writability go to it (backpressure).
+/// A request on a service's route never comes here: ``GatewayHTTP1Handler``
+/// proxied it before its conversion to HTTPTypes.
 ///
 /// Requests of one connection are answered in order: the pipeline's
 /// `HTTPServerPipelineHandler` holds the next request until this one's
@@ -36,15 +34,12 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case collecting(Fast, ByteBuffer)
         /// A fast request sent to its function, not yet answered.
         case answering
-        /// A service's request, proxied.
-        case proxying(ServiceExchange)
     }
 
     /// Where a request goes.
     private enum Decision {
         case pass
         case fast(Fast)
-        case proxy(service: String)
     }
 
     /// What a fast request is.
@@ -57,8 +52,6 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private let responder: GatewayResponder
     private var state = State.idle
     private let dates = HTTPDateCache()
-    /// This event loop's connections to replicas, once a request needed one.
-    private var pool: UpstreamConnectionPool?
 
     init(responder: GatewayResponder) {
         self.responder = responder
@@ -71,14 +64,10 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             switch decide(request) {
             case .fast(let fast):
                 state = .collecting(fast, ByteBuffer())
-            case .proxy(let service):
-                proxy(request, to: service, context: context)
             case .pass:
                 state = .passing
                 context.fireChannelRead(data)
             }
-        case (.proxying(let exchange), _):
-            exchange.clientRead(part)
         case (.passing, .end):
             state = .idle
             context.fireChannelRead(data)
@@ -104,31 +93,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = state { exchange.clientReadComplete() }
-        context.fireChannelReadComplete()
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = state {
-            exchange.read()
-        } else {
-            context.read()
-        }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = state, context.channel.isWritable { exchange.clientBecameWritable() }
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = state { exchange.clientClosed() }
-        context.fireChannelInactive()
-    }
-
-    /// Who answers a request: this handler (a fast request), a replica (a
-    /// service's request), or Hummingbird.
+    /// Who answers a request: this handler (a fast request) or Hummingbird.
     private func decide(_ request: HTTPRequest) -> Decision {
         guard let target = request.path else { return .pass }
         let path: String
@@ -151,13 +116,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             return .fast(.invoke(head, signature: signature))
         }
         guard let match = responder.routes.current.match(method: request.method.rawValue, path: path) else { return .pass }
-        switch match.route.target {
-        case .service(let name):
-            return .proxy(service: name)
-        case .function:
-            guard Self.isFastShape(request) else { return .pass }
-            return .fast(.route(match, request, path: path, query: query ?? ""))
-        }
+        guard case .function = match.route.target, Self.isFastShape(request) else { return .pass }
+        return .fast(.route(match, request, path: path, query: query ?? ""))
     }
 
     /// A request this handler may answer itself: its whole body, of a known
@@ -171,15 +131,6 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // No body is a known length too (a GET on a route).
         guard let length = request.headerFields[.contentLength].map({ Int($0) }) ?? 0 else { return false }
         return length <= LambdaInvokeAPI.maxSyncPayloadBytes
-    }
-
-    private func proxy(_ request: HTTPRequest, to service: String, context: ChannelHandlerContext) {
-        let pool = self.pool ?? responder.upstreams.pool(on: context.eventLoop)
-        self.pool = pool
-        let exchange = ServiceExchange(request, service: service, client: context, registry: responder.upstreams,
-                                       pool: pool, dates: dates) { [weak self] in self?.state = .idle }
-        state = .proxying(exchange)
-        exchange.start()
     }
 
     private func answer(_ head: InvokeRequest.Head, body: ByteBuffer, context: ChannelHandlerContext) {

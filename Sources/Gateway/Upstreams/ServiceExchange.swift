@@ -1,12 +1,12 @@
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 
 /// One request of a service, proxied on its client connection's event loop
 /// to a replica and the answer back, streamed both ways: neither body is ever
-/// held whole. ``GatewayFastPath`` hands it the request's parts, the
+/// held whole. ``GatewayHTTP1Handler`` hands it the request's parts, the
 /// connection's reads and writability; its ``UpstreamConnection`` hands it the
-/// replica's answer.
+/// replica's answer. Both sides stay in NIO's HTTP/1 types, as the codecs
+/// give and take them: a proxied request's head is never converted.
 ///
 /// Backpressure: the client's reads are held while no replica connection is
 /// ready (waiting in the queue, connecting) or while it cannot take more; the
@@ -35,18 +35,27 @@ final class ServiceExchange {
     private let pool: UpstreamConnectionPool
     private let service: String
     /// The request as the replica gets it.
-    private var request: HTTPRequest
+    private var request: HTTPRequestHead
     private let idempotent: Bool
     private var expectsContinue: Bool
-    /// The client asked for the connection to close after this answer (or is HTTP/1.0).
+    /// The client asked for the connection to close after this answer (or is HTTP/1.0, or asked to upgrade).
     private var closeClient: Bool
     private let dates: HTTPDateCache
-    /// Called once the exchange is over and the connection may serve the next request.
-    private let done: () -> Void
+    /// Told when the response ended, and when the exchange is over and the
+    /// connection may serve the next request.
+    private let report: (ExchangeEvent) -> Void
+
+    /// What an exchange tells its connection.
+    enum ExchangeEvent {
+        /// The response's end was written.
+        case responseEnded
+        /// Request and response are both done.
+        case over
+    }
 
     private var phase: Phase
     /// Body parts and the end not yet sent to the replica.
-    private var pending = CircularBuffer<HTTPRequestPart>()
+    private var pending = CircularBuffer<HTTPClientRequestPart>()
     private var requestEnded = false
     private var bodySent = false
     /// Endpoints this request failed on.
@@ -55,38 +64,45 @@ final class ServiceExchange {
     private var clientReadHeld = false
     private var replicaKeepsAlive = true
 
-    /// Idempotent methods (RFC 9110 §9.2.2): a request with one may go to another replica after a failure.
-    private static let idempotentMethods: Set<HTTPRequest.Method> = [.get, .head, .options, .put, .delete]
-    /// Methods whose request without framing fields is sent with `Content-Length: 0`, so that NIO's encoder does not chunk it.
-    private static let methodsWithBody: Set<HTTPRequest.Method> = [.post, .put, .patch]
-
     /// Proxies `head` (already matched to `service`) once ``start()`` is
-    /// called; `done` is called when it is over.
-    init(_ head: HTTPRequest, service: String, client: ChannelHandlerContext, registry: UpstreamRegistry,
-         pool: UpstreamConnectionPool, dates: HTTPDateCache, done: @escaping () -> Void) {
-        let fields = head.headerFields
+    /// called; `report` hears of its end.
+    /// - Parameters:
+    ///   - closeAfter: the connection closes after the answer whatever the
+    ///     request says (an upgrade was asked for).
+    ///   - sourceIP: the client's address, for `X-Forwarded-For`.
+    init(_ head: HTTPRequestHead, service: String, closeAfter: Bool, sourceIP: String, client: ChannelHandlerContext,
+         registry: UpstreamRegistry, pool: UpstreamConnectionPool, dates: HTTPDateCache,
+         report: @escaping (ExchangeEvent) -> Void) {
         self.client = client
         self.registry = registry
         self.pool = pool
         self.service = service
         self.dates = dates
-        self.done = done
-        self.idempotent = Self.idempotentMethods.contains(head.method)
-        self.expectsContinue = fields[.expect]?.lowercased() == "100-continue"
-        self.closeClient = HTTPForwarding.saysClose(fields[.connection])
+        self.report = report
+        // Idempotent methods (RFC 9110 §9.2.2): such a request may go to another replica after a failure.
+        switch head.method {
+        case .GET, .HEAD, .OPTIONS, .PUT, .DELETE: self.idempotent = true
+        default: self.idempotent = false
+        }
+        self.expectsContinue = ProxyHeaders.first("expect", in: head.headers)
+            .map { ProxyHeaders.equalsIgnoringCase($0, "100-continue") } ?? false
+        self.closeClient = closeAfter || !head.isKeepAlive
         self.phase = .finished
 
-        var forwarded = HTTPForwarding.requestFields(
-            fields, authority: head.authority, sourceIP: client.channel.remoteAddress?.ipAddress ?? "127.0.0.1")
-        forwarded[.expect] = nil  // answered here, once a replica is ready for the body
-        if fields[.transferEncoding] != nil {
-            forwarded[.contentLength] = nil
-            forwarded[.transferEncoding] = "chunked"  // so the encoder frames it whatever the method
-        } else if fields[.contentLength] == nil, Self.methodsWithBody.contains(head.method) {
-            forwarded[.contentLength] = "0"  // no body: not a chunked empty one
+        var forwarded = ProxyHeaders.request(head.headers, sourceIP: sourceIP)
+        if head.headers.contains(name: "transfer-encoding") {
+            // Hop-by-hop, so dropped above; the body is framed again, chunked, whatever the method.
+            forwarded.remove(name: "content-length")
+            forwarded.add(name: "transfer-encoding", value: "chunked")
+        } else if !head.headers.contains(name: "content-length") {
+            switch head.method {
+            case .POST, .PUT, .PATCH:
+                forwarded.add(name: "content-length", value: "0")  // no body: not a chunked empty one, as NIO's encoder would send
+            default:
+                break
+            }
         }
-        self.request = HTTPRequest(method: head.method, scheme: nil, authority: head.authority, path: head.path,
-                                   headerFields: forwarded)
+        self.request = HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: forwarded)
     }
 
     /// Asks for a replica: the request goes out, waits in the queue, or is answered 503.
@@ -94,8 +110,8 @@ final class ServiceExchange {
 
     // MARK: - The client's side
 
-    /// A part of the request after its head.
-    func clientRead(_ part: HTTPRequestPart) {
+    /// A part of the request's body, or its end.
+    func clientRead(_ part: HTTPClientRequestPart) {
         if case .end = part { requestEnded = true }
         switch phase {
         case .sent(_, let connection), .responding(_, let connection):
@@ -104,7 +120,7 @@ final class ServiceExchange {
         case .waiting, .connecting:
             pending.append(part)
         case .finished:
-            if requestEnded { done() }  // the rest of a request answered early
+            if requestEnded { report(.over) }  // the rest of a request answered early
         }
     }
 
@@ -155,19 +171,19 @@ final class ServiceExchange {
 
     // MARK: - The replica's side
 
-    func upstreamRead(_ part: HTTPResponsePart) {
+    func upstreamRead(_ part: HTTPClientResponsePart) {
         switch (phase, part) {
         case (.sent(let lease, let connection), .head(let response)):
-            guard response.status.kind != .informational else { return }  // Expect is answered here; no upgrades
+            guard response.status.code >= 200 else { return }  // Expect is answered here; no upgrades
             responseTimer?.cancel()
             phase = .responding(lease, connection)
-            replicaKeepsAlive = !HTTPForwarding.saysClose(response.headerFields[.connection])
-            var head = HTTPResponse(status: response.status, headerFields: HTTPForwarding.responseFields(response.headerFields))
-            if head.headerFields[.date] == nil { head.headerFields[.date] = dates.now() }
-            if closeClient { head.headerFields[.connection] = "close" }
-            client.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
+            replicaKeepsAlive = response.isKeepAlive
+            var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: ProxyHeaders.response(response.headers))
+            if !head.headers.contains(name: "date") { head.headers.add(name: "date", value: dates.now()) }
+            if closeClient { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            client.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
         case (.responding, .body(let bytes)):
-            client.write(NIOAny(HTTPResponsePart.body(bytes)), promise: nil)
+            client.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(bytes))), promise: nil)
         case (.responding(let lease, let connection), .end(let trailers)):
             phase = .finished
             let reusable = replicaKeepsAlive && requestEnded && pending.isEmpty
@@ -277,12 +293,13 @@ final class ServiceExchange {
         phase = .sent(lease, connection)
         connection.begin(self)
         var head = request
-        if head.authority == nil { head.authority = "\(lease.endpoint.host):\(lease.endpoint.port)" }
+        if !head.headers.contains(name: "host") { head.headers.add(name: "host", value: "\(lease.endpoint.host):\(lease.endpoint.port)") }
         connection.send(.head(head))
         if expectsContinue {
             expectsContinue = false
             if !requestEnded {
-                client.writeAndFlush(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .continue))), promise: nil)
+                client.writeAndFlush(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .continue))),
+                                     promise: nil)
             }
         }
         while let part = pending.popFirst() { send(part, on: connection) }
@@ -294,7 +311,7 @@ final class ServiceExchange {
     }
 
     /// Writes a part of the request; whoever sends the last part of a read flushes.
-    private func send(_ part: HTTPRequestPart, on connection: UpstreamConnection) {
+    private func send(_ part: HTTPClientRequestPart, on connection: UpstreamConnection) {
         if case .body(let bytes) = part, bytes.readableBytes > 0 { bodySent = true }
         connection.send(part)
     }
@@ -350,22 +367,27 @@ final class ServiceExchange {
     private func fail(_ failure: ProxyFailure) {
         phase = .finished
         let answer = HTTPTriggerResponse.message(failure.status, "\(service): \(failure.reason)")
-        var head = HTTPResponse(status: answer.status, headerFields: answer.headers)
-        head.headerFields[.contentLength] = String(answer.body.readableBytes)
-        head.headerFields[.date] = dates.now()
-        if closeClient || !requestEnded { head.headerFields[.connection] = "close" }
-        client.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
-        client.write(NIOAny(HTTPResponsePart.body(answer.body)), promise: nil)
+        var headers = HTTPHeaders(answer.headers.map { ($0.name.rawName, $0.value) })
+        headers.add(name: "content-length", value: String(answer.body.readableBytes))
+        headers.add(name: "date", value: dates.now())
+        if closeClient || !requestEnded { headers.add(name: "connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase)
+        client.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                     promise: nil)
+        client.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(answer.body))), promise: nil)
         finish(with: .end(nil))
     }
 
     /// Ends the client's response; the connection closes after it when asked,
     /// or when the request's body was not all read (it cannot be skipped over).
-    private func finish(with end: HTTPResponsePart) {
+    /// The connection hears of the end first: writing it lets the pipelining
+    /// handler deliver a request the client sent meanwhile, which is a new one.
+    private func finish(with end: HTTPServerResponsePart) {
         responseTimer?.cancel()
         responseTimer = nil
-        let close = closeClient || !requestEnded
-        if close {
+        report(.responseEnded)
+        if requestEnded { report(.over) }
+        if closeClient || !requestEnded {
             let channel = client.channel
             client.writeAndFlush(NIOAny(end)).whenComplete { _ in channel.close(promise: nil) }
         } else {
@@ -375,6 +397,5 @@ final class ServiceExchange {
             clientReadHeld = false
             client.read()
         }
-        if requestEnded { done() }
     }
 }

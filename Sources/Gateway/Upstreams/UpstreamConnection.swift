@@ -1,11 +1,8 @@
-import HTTPTypes
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
-import NIOHTTPTypesHTTP1
 
 /// One HTTP/1.1 connection to a replica, as the last handler of its
-/// channel (after NIO's client codec and `HTTP1ToHTTPClientCodec`). It serves
+/// channel (right after NIO's client codec: no conversion to HTTPTypes). It serves
 /// one ``ServiceExchange`` at a time and sits in its event loop's
 /// ``UpstreamConnectionPool`` between exchanges.
 ///
@@ -13,9 +10,9 @@ import NIOHTTPTypesHTTP1
 /// reads while the exchange's client cannot take more (backpressure: the
 /// replica's bytes wait in the kernel, not in the gateway).
 final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPResponsePart
-    typealias OutboundIn = HTTPRequestPart
-    typealias OutboundOut = HTTPRequestPart
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
 
     let endpoint: UpstreamEndpoint
     /// The exchange being served, nil while pooled.
@@ -56,7 +53,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         resumeReading()
     }
 
-    func send(_ part: HTTPRequestPart) {
+    func send(_ part: HTTPClientRequestPart) {
         context?.write(wrapOutboundOut(part), promise: nil)
     }
 
@@ -102,7 +99,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError || error is HTTP1TypeConversionError { malformed = true }
+        if error is HTTPParserError { malformed = true }
         context.close(promise: nil)
     }
 
