@@ -230,7 +230,8 @@ public final class Controller: Sendable {
                 if let spec { upstreams.update(name, ServiceWiring.upstreams(spec, ready)) } else { upstreams.remove(name) }
             },
             onNote: { progress(ServiceWiring.line($0)) },
-            onOutput: { replica, bytes in output.append(replica.service, source: replica.description, bytes) })
+            onOutput: { replica, bytes in output.append(replica.service, source: replica.description, bytes) },
+            onContainerEnded: { upstreams.abandon(endpoint: $0) })
         let runners: [RunnerKind: any WorkloadRunner] = [
             .functionHost: FunctionHostRunner(host: host),
             .commandRunner: CommandRunner(commands: commands),

@@ -115,6 +115,28 @@ struct ServiceProxyTests {
         }
     }
 
+    @Test("a replica that died mid-request: abandoning it closes its connections and the GET is retried at once")
+    func abandonedReplica() async throws {
+        let hung = try await TestUpstream.start("hung", .slow(.seconds(30)))
+        let live = try await TestUpstream.start("live")
+        try await Self.withService([hung]) { registry, port in
+            let clock = ContinuousClock()
+            let started = clock.now
+            async let answer = onThread { try ProxyTestClient(port: port, timeout: 30).get("/app/x") }
+            try await eventually(timeout: .seconds(15)) { registry.inFlight(endpoint: "hung") == 1 }
+            // As the service host does when a replica's container ends: out of the set, then abandoned.
+            registry.update("web", UpstreamSet(endpoints: [
+                UpstreamEndpoint(id: "live", host: "127.0.0.1", port: live.port, group: "r1"),
+            ]))
+            registry.abandon(endpoint: "hung")
+            let response = try await answer
+            #expect(response.status == 200)
+            #expect(response.text == "live GET /app/x")
+            #expect(clock.now - started < .seconds(15), "not held until the hung replica's 30 s")
+        }
+        try await live.stop()
+    }
+
     @Test("a GET whose replica refuses the connection is retried on another replica")
     func retryOnRefusal() async throws {
         let live = try await TestUpstream.start("live")

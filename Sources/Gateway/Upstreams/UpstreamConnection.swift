@@ -64,6 +64,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 
+    /// Closes the connection under its exchange, which hears of it as a reset
+    /// (its replica died): retried elsewhere when it may be, else a 502.
+    func abandon() {
+        context?.close(promise: nil)
+    }
+
     /// The client can take more: reads held for it go on.
     func resumeReading() {
         guard readHeld, let context else { return }

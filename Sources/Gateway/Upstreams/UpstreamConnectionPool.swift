@@ -15,6 +15,9 @@ final class UpstreamConnectionPool {
     private let idleTimeout: TimeAmount
     /// Most recently used last: taken from the end, so the warmest connection is reused first.
     private var idle: [UpstreamEndpoint: [UpstreamConnection]] = [:]
+    /// Every open connection, idle or busy, by endpoint id: a replica that
+    /// died has all of its connections closed at once (see ``abandon(_:)``).
+    private var open: [String: [UpstreamConnection]] = [:]
     private var live: Set<UpstreamEndpoint>
     private var version: Int
     private var sweep: Scheduled<Void>?
@@ -38,6 +41,9 @@ final class UpstreamConnectionPool {
     func connect(_ endpoint: UpstreamEndpoint, completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         let pool = NIOLoopBound(self, eventLoop: eventLoop)
         ClientBootstrap(group: eventLoop)
+            // A replica's address on the bridge answers at once or not at all:
+            // a dead one's SYN goes unanswered, so do not wait NIO's 10 s.
+            .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -49,9 +55,13 @@ final class UpstreamConnectionPool {
             .connect(host: endpoint.host, port: endpoint.port)
             .assumeIsolated()
             .whenComplete { result in
-                completion(result.flatMap { channel in
+                let connection = result.flatMap { channel in
                     Result { try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) }
-                })
+                }
+                if case .success(let opened) = connection, opened.isActive {
+                    pool.value.open[endpoint.id, default: []].append(opened)
+                }
+                completion(connection)
             }
     }
 
@@ -70,6 +80,17 @@ final class UpstreamConnectionPool {
     func closed(_ connection: UpstreamConnection) {
         idle[connection.endpoint]?.removeAll { $0 === connection }
         if idle[connection.endpoint]?.isEmpty == true { idle[connection.endpoint] = nil }
+        open[connection.endpoint.id]?.removeAll { $0 === connection }
+        if open[connection.endpoint.id]?.isEmpty == true { open[connection.endpoint.id] = nil }
+    }
+
+    /// The replica `id` is gone (its container ended): every connection to it
+    /// is closed now, so a request in flight on one fails at once — and is
+    /// retried elsewhere when it may be — instead of waiting for its timeout
+    /// on a peer that will never answer nor reset.
+    func abandon(_ id: String) {
+        idle = idle.filter { $0.key.id != id }
+        for connection in open.removeValue(forKey: id) ?? [] { connection.abandon() }
     }
 
     /// The endpoints services list now (as of registry change `version`): idle

@@ -91,6 +91,15 @@ public final class UpstreamRegistry: Sendable {
         retainPooled(live, version: version)
     }
 
+    /// The replica `id` is gone (its container ended): its connections, busy
+    /// ones included, are closed on every loop. Call it after taking the
+    /// replica out of its service's set.
+    public func abandon(endpoint id: String) {
+        for pool in pools.withLock({ Array($0.values) }) {
+            pool.eventLoop.execute { pool.value.abandon(id) }
+        }
+    }
+
     /// Requests of a service being proxied now (not those waiting for a replica).
     public func inFlight(service: String) -> Int {
         state.withLock { $0.inFlight[service] ?? 0 }

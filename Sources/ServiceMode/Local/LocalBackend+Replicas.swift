@@ -80,11 +80,13 @@ extension LocalBackend {
         }
         work.submit(counted: false) {
             guard let result = try? await self.engine.waitContainer(container) else { return }
+            // Out of the ready set first (the state's exit publishes it), then its connections go.
             let lines = await self.lastLines(of: container)
             let reason = result.statusCode == 137 ? "killed (exit code 137)" : "exited with code \(result.statusCode)"
             self.event(id.service) {
                 $0.exited(id, exit: ReplicaExit(exitCode: result.statusCode, reason: reason, lastLines: lines), now: .now)
             }
+            self.onContainerEnded(container)
         }
     }
 

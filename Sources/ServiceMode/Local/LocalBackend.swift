@@ -26,6 +26,7 @@ public final class LocalBackend: ServiceBackend {
     let onChange: @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void
     let onNote: @Sendable (ServiceNote) -> Void
     let onOutput: @Sendable (ReplicaID, [UInt8]) -> Void
+    let onContainerEnded: @Sendable (String) -> Void
     let logger: Logger
     let core = Mutex(Core())
     let work = WorkQueue()
@@ -38,12 +39,15 @@ public final class LocalBackend: ServiceBackend {
     ///   - onChange: called with a service's spec (nil once removed) and ready replicas whenever they change.
     ///   - onNote: what the operator should read (a replica ready, ended, unhealthy).
     ///   - onOutput: what each replica prints, as it comes (for the service's log file).
+    ///   - onContainerEnded: a replica's container has ended (by container id):
+    ///     connections to it will never be answered.
     public init(
         engine: EngineClient, project: String, admission: Admission, traffic: any ReplicaTraffic,
         network: String = "bridge", backoff: CrashBackoff = CrashBackoff(), logger: Logger,
         onChange: @escaping @Sendable (String, ServiceSpec?, [ReadyReplica]) -> Void,
         onNote: @escaping @Sendable (ServiceNote) -> Void = { _ in },
-        onOutput: @escaping @Sendable (ReplicaID, [UInt8]) -> Void = { _, _ in }
+        onOutput: @escaping @Sendable (ReplicaID, [UInt8]) -> Void = { _, _ in },
+        onContainerEnded: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.engine = engine
         self.project = project
@@ -55,6 +59,7 @@ public final class LocalBackend: ServiceBackend {
         self.onChange = onChange
         self.onNote = onNote
         self.onOutput = onOutput
+        self.onContainerEnded = onContainerEnded
     }
 
     public func apply(_ spec: ServiceSpec) {
