@@ -28,6 +28,9 @@ final class GatewayHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         case passing
         /// A service's request, proxied.
         case proxying(ServiceExchange)
+        /// The connection switched protocols: a ``ProxyTunnel`` below the
+        /// codec carries its bytes; nothing reaches this handler any more.
+        case tunneling
         /// A `CONNECT` was refused: the connection is closing, nothing more is read.
         case refused
     }
@@ -52,7 +55,7 @@ final class GatewayHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (state, unwrapInboundIn(data)) {
-        case (.refused, _):
+        case (.refused, _), (.tunneling, _):
             return
         case (.idle, .head(var head)):
             if head.method == .CONNECT {
@@ -142,8 +145,9 @@ final class GatewayHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     ///   version is gone once the request becomes an HTTPTypes request;
     /// - a request asking for a protocol upgrade (`Connection: upgrade` with
     ///   `Upgrade`): the HTTP/1 decoder stops parsing after it, so a next
-    ///   request on the connection would never be read. The gateway upgrades
-    ///   nothing; it answers the request as a plain one and closes.
+    ///   request on the connection would never be read. On a service's route
+    ///   it is proxied, and a replica's `101` turns the connection into a
+    ///   tunnel; otherwise it is answered as a plain request, then closed.
     static func closesAfter(_ head: HTTPRequestHead) -> Bool {
         if head.version.major == 1, head.version.minor == 0, !head.isKeepAlive { return true }
         return head.headers.contains(name: "Upgrade")
@@ -172,9 +176,26 @@ final class GatewayHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             switch event {
             case .responseEnded: connectionGuard.responseEnded()
             case .over: state = .idle
+            case .upgraded(let head, let replicaSide): tunnel(head, to: replicaSide, context: context)
             }
         }
         state = .proxying(exchange)
         exchange.start()
+    }
+
+    /// Joins the client's connection to the replica's tunnel: the client's side
+    /// goes right above the guard, below the HTTP codec, and writes the `101`.
+    private func tunnel(_ head: ByteBuffer, to replicaSide: ProxyTunnel, context: ChannelHandlerContext) {
+        state = .tunneling
+        let clientSide = ProxyTunnel()
+        ProxyTunnel.pair(clientSide, replicaSide)
+        do {
+            try context.pipeline.syncOperations.addHandler(clientSide, position: .after(connectionGuard))
+        } catch {
+            replicaSide.close()
+            context.close(promise: nil)
+            return
+        }
+        clientSide.send(head)
     }
 }

@@ -27,6 +27,10 @@ final class ServiceExchange {
         case sent(UpstreamLease, UpstreamConnection)
         /// The response head was passed on; its body is streaming.
         case responding(UpstreamLease, UpstreamConnection)
+        /// The replica answered an upgrade with `101`; its end comes next.
+        case switching(UpstreamLease, UpstreamConnection, HTTPResponseHead)
+        /// Bytes flow both ways through a ``ProxyTunnel`` until either side closes.
+        case tunneling(UpstreamLease)
         case finished
     }
 
@@ -37,6 +41,8 @@ final class ServiceExchange {
     /// The request as the replica gets it.
     private var request: HTTPRequestHead
     private let idempotent: Bool
+    /// The protocol the client asks to switch to (`websocket`), when it asks.
+    private let upgrade: String?
     private var expectsContinue: Bool
     /// The client asked for the connection to close after this answer (or is HTTP/1.0, or asked to upgrade).
     private var closeClient: Bool
@@ -51,6 +57,9 @@ final class ServiceExchange {
         case responseEnded
         /// Request and response are both done.
         case over
+        /// The replica switched protocols: the `101` to write to the client
+        /// and the replica's side of the tunnel, to pair with the client's.
+        case upgraded(ByteBuffer, ProxyTunnel)
     }
 
     private var phase: Phase
@@ -88,8 +97,15 @@ final class ServiceExchange {
             .map { ProxyHeaders.equalsIgnoringCase($0, "100-continue") } ?? false
         self.closeClient = closeAfter || !head.isKeepAlive
         self.phase = .finished
+        let upgrade = ProxyHeaders.first("upgrade", in: head.headers)
+        self.upgrade = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" } ? upgrade : nil
 
         var forwarded = ProxyHeaders.request(head.headers, sourceIP: sourceIP)
+        if let upgrade = self.upgrade {
+            // Hop-by-hop, so dropped above: an upgrade asks this hop too.
+            forwarded.add(name: "connection", value: "Upgrade")
+            forwarded.add(name: "upgrade", value: upgrade)
+        }
         if head.headers.contains(name: "transfer-encoding") {
             // Hop-by-hop, so dropped above; the body is framed again, chunked, whatever the method.
             forwarded.remove(name: "content-length")
@@ -119,6 +135,8 @@ final class ServiceExchange {
             if case .end = part { connection.flush() }
         case .waiting, .connecting:
             pending.append(part)
+        case .switching, .tunneling:
+            break  // an upgrade request has no body; the tunnel carries what follows
         case .finished:
             if requestEnded { report(.over) }  // the rest of a request answered early
         }
@@ -137,6 +155,7 @@ final class ServiceExchange {
         switch phase {
         case .sent(_, let connection), .responding(_, let connection): ready = connection.isWritable
         case .waiting, .connecting: ready = requestEnded
+        case .switching, .tunneling: ready = false  // the tunnel reads for itself
         case .finished: ready = true
         }
         if ready { client.read() } else { clientReadHeld = true }
@@ -159,11 +178,11 @@ final class ServiceExchange {
             _ = registry.cancelWait(service, ticket: ticket)  // if granted meanwhile, `granted` releases it
         case .connecting(let lease):
             registry.release(lease)
-        case .sent(let lease, let connection), .responding(let lease, let connection):
+        case .sent(let lease, let connection), .responding(let lease, let connection), .switching(let lease, let connection, _):
             connection.close()
             registry.release(lease)
-        case .finished:
-            break
+        case .tunneling, .finished:
+            return  // the tunnel closes the other side and ends the exchange
         }
         phase = .finished
         responseTimer?.cancel()
@@ -173,8 +192,17 @@ final class ServiceExchange {
 
     func upstreamRead(_ part: HTTPClientResponsePart) {
         switch (phase, part) {
+        case (.sent(let lease, let connection), .head(let response)) where response.status == .switchingProtocols && upgrade != nil:
+            phase = .switching(lease, connection, response)
+            // The decoder may stop at the head (it stops parsing at an
+            // upgrade): switch once its read is over, unless its end comes first.
+            client.eventLoop.assumeIsolated().execute { [self] in
+                if case .switching(let lease, let connection, let response) = phase { switchProtocols(lease, connection, response) }
+            }
+        case (.switching(let lease, let connection, let response), .end):
+            switchProtocols(lease, connection, response)
         case (.sent(let lease, let connection), .head(let response)):
-            guard response.status.code >= 200 else { return }  // Expect is answered here; no upgrades
+            guard response.status.code >= 200 else { return }  // Expect is answered here
             responseTimer?.cancel()
             phase = .responding(lease, connection)
             replicaKeepsAlive = response.isKeepAlive
@@ -214,19 +242,47 @@ final class ServiceExchange {
         case .sent(let lease, let connection):
             connection.close()
             failedBeforeResponse(failure, lease: lease, freshConnection: connection.served == 0)
-        case .responding(let lease, let connection):
+        case .responding(let lease, let connection), .switching(let lease, let connection, _):
             // Part of the answer went out: the client can only see it cut short.
             phase = .finished
             connection.close()
             registry.release(lease)
             responseTimer?.cancel()
             client.close(promise: nil)
-        case .waiting, .connecting, .finished:
+        case .waiting, .connecting, .tunneling, .finished:
             break
         }
     }
 
     // MARK: - Internals
+
+    /// The replica's `101` is complete: its connection becomes one side of a
+    /// tunnel, and the connection's handler writes the `101` (as the replica
+    /// sent it, `Upgrade` and `Sec-WebSocket-Accept` included) and adds the
+    /// client's side. The replica stays leased (in flight) until either side closes.
+    private func switchProtocols(_ lease: UpstreamLease, _ connection: UpstreamConnection, _ response: HTTPResponseHead) {
+        responseTimer?.cancel()
+        responseTimer = nil
+        let tunnel = ProxyTunnel { [self] in tunnelClosed(lease) }
+        do {
+            try connection.becomeTunnel(tunnel)
+        } catch {
+            return upstreamClosed(.malformed)
+        }
+        phase = .tunneling(lease)
+        var head = ByteBuffer()
+        head.writeString("HTTP/1.1 101 \(response.status.reasonPhrase)\r\n")
+        for (name, value) in response.headers { head.writeString("\(name): \(value)\r\n") }
+        head.writeString("\r\n")
+        report(.upgraded(head, tunnel))
+    }
+
+    /// Either side of the tunnel closed (the tunnel closes the other).
+    private func tunnelClosed(_ lease: UpstreamLease) {
+        guard case .tunneling = phase else { return }
+        phase = .finished
+        registry.release(lease)
+    }
 
     private func acquire() {
         let bound = NIOLoopBound(self, eventLoop: client.eventLoop)
@@ -355,7 +411,7 @@ final class ServiceExchange {
         switch phase {
         case .connecting(let lease):
             giveUp(.timeout(limit), lease: lease)
-        case .sent(let lease, let connection):
+        case .sent(let lease, let connection), .switching(let lease, let connection, _):
             connection.close()
             giveUp(.timeout(limit), lease: lease)
         default:

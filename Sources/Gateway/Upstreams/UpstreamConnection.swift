@@ -70,6 +70,20 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 
+    /// The replica switched protocols: its HTTP codec goes and `tunnel` takes
+    /// its place, so every byte from here on — those that came with the
+    /// `101` included, which the decoder hands on as it leaves — reaches the
+    /// tunnel. This handler stays last, only to hear of the close.
+    func becomeTunnel(_ tunnel: ProxyTunnel) throws {
+        guard let context else { throw ProxyFailure.malformed }
+        exchange = nil
+        readHeld = false
+        let pipeline = context.pipeline.syncOperations
+        try pipeline.addHandler(tunnel, position: .before(self))
+        pipeline.removeHandler(try pipeline.handler(type: HTTPRequestEncoder.self), promise: nil)
+        pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+    }
+
     /// The client can take more: reads held for it go on.
     func resumeReading() {
         guard readHeld, let context else { return }

@@ -48,7 +48,9 @@ final class UpstreamConnectionPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // No header validation: the request's headers were parsed and validated on the way in.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Bytes the replica sends right after a `101` are kept for the tunnel (see ``UpstreamConnection/becomeTunnel(_:)``).
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnection(endpoint: endpoint, pool: pool.value))
                 }
             }
