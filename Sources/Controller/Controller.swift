@@ -160,16 +160,19 @@ public final class Controller: Sendable {
 
         // Environments of an earlier run cannot be adopted: their Runtime API
         // endpoints died with that controller. Remove them.
-        let leftovers: [ContainerSummary]
-        do {
-            leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=function"])
-        } catch {
-            throw ControllerError(.engineFailed, "cannot list the containers an earlier run left: \(error)", underlying: error)
+        // Nor can task containers: their `tandem run` and its output are gone.
+        var leftovers: [ContainerSummary] = []
+        for mode in ["function", "task"] {
+            do {
+                leftovers += try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=\(mode)"])
+            } catch {
+                throw ControllerError(.engineFailed, "cannot list the containers an earlier run left: \(error)", underlying: error)
+            }
         }
         for container in leftovers {
             try? await engine.removeContainer(container.id, force: true)
         }
-        if !leftovers.isEmpty { progress("removed \(leftovers.count) environment(s) left by an earlier run") }
+        if !leftovers.isEmpty { progress("removed \(leftovers.count) environment(s) and task container(s) left by an earlier run") }
 
         let deployment = Deployment(manifest: manifest, decisions: decisions, project: project)
 
@@ -346,7 +349,9 @@ public final class Controller: Sendable {
                 _ = try? StateDirectory.restrict(socket, to: 0o600)
                 progress("control socket \(socket)")
             })
-        var services: [any Service] = runners.sorted { $0.key.rawValue < $1.key.rawValue }.map { RunnerService(runner: $0.value) }
+        var services: [any Service] = runners.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+            RunnerService(runner: $0.value, stopTimeout: options.stopTimeout)
+        }
         services += [events, control] as [any Service]
         if let gateway = try makeGateway(progress: progress) { services.append(gateway) }
         var configuration = ServiceGroupConfiguration(

@@ -245,4 +245,29 @@ struct ServiceStateTests {
         #expect(state.readyReplicas.map(\.container) == ["old"])
         #expect(stops(bringUp(&state, new, at: 1)) == [old])
     }
+
+    @Test("a stateful service's slot holds one replica at a time: the old revision stops first, a failed one is gone before its replacement starts")
+    func statefulSlotsAreExclusive() throws {
+        var state = ServiceState(name: "db")
+        var stateful = spec(health: HealthPolicy(probe: .port, interval: .seconds(1), retries: 1))
+        stateful.volumePath = "/data"
+        let first = try #require(starts(state.apply(stateful, now: at(0))).first)
+        bringUp(&state, first, at: 0)
+        // A new revision: the old replica is stopped, nothing starts beside it.
+        stateful.revision = "r2"
+        var actions = state.apply(stateful, now: at(10))
+        #expect(stops(actions) == [first])
+        #expect(starts(actions).isEmpty)
+        // Once it is gone the slot starts the new revision.
+        actions = state.stopped(first, now: at(11))
+        let second = try #require(starts(actions).first)
+        bringUp(&state, second, at: 11)
+        #expect(state.readyReplicas.map(\.revision) == ["r2"])
+        // An unhealthy replica: stopped, and its replacement waits until it is gone.
+        #expect(probes(state.tick(now: at(13))) == [second])
+        actions = state.probed(second, healthy: false, message: "refused", now: at(13))
+        #expect(stops(actions) == [second])
+        #expect(starts(actions).isEmpty)
+        #expect(starts(state.stopped(second, now: at(14))).count == 1)
+    }
 }

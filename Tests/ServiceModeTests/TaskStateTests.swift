@@ -106,4 +106,26 @@ struct TaskStateTests {
         #expect(state.request(run(3), now: at(3)) == [.finished(run(3), attempts: 0, cancelled)])
         #expect(state.isIdle)
     }
+
+    @Test("a re-run waiting for room under reserved sets no wake-up (the timer loop never spins); a refused start while draining ends the run")
+    func noSpinWhileFull() {
+        var state = task(retries: 1, reserved: 1)
+        _ = state.request(run(1), now: at(0))
+        _ = state.started(run(1), container: "c1", now: at(0))
+        _ = state.request(run(2), now: at(0))
+        // run 1 fails: it backs off 2 s and run 2 takes the one place.
+        let actions = state.exited(run(1), exitCode: 1, outOfMemory: false, now: at(1))
+        #expect(starts(actions) == [run(2)])
+        _ = state.started(run(2), container: "c2", now: at(1))
+        #expect(state.nextWakeUp == nil, "no time at which run 1 could start: it starts when run 2 ends")
+        #expect(starts(state.tick(now: at(10))).isEmpty)
+        #expect(starts(state.exited(run(2), exitCode: 0, outOfMemory: false, now: at(11))) == [run(1)])
+
+        var draining = task()
+        _ = draining.request(run(3), now: at(0))
+        _ = draining.drain(now: at(0.1))
+        #expect(draining.startRefused(run(3), retryIn: .seconds(1), now: at(0.2))
+            == [.finished(run(3), attempts: 0, TaskEnd(.cancelled, exitCode: nil, reason: "the controller is stopping"))])
+        #expect(draining.isIdle && draining.nextWakeUp == nil)
+    }
 }

@@ -23,10 +23,11 @@ struct CommandRunner: InvocationRunner {
 
     func shutdown() async { await commands.shutdown() }
 
-    /// Nothing runs between events: waits until cancelled.
+    /// Nothing runs between events: waits until a drain is over (nothing in
+    /// flight any more) or the task is cancelled.
     func run() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(3600))
+        while !Task.isCancelled, !commands.isDrained {
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 

@@ -102,6 +102,11 @@ public final class CommandFunctions: Sendable {
         state.withLock { $0.draining = true }
     }
 
+    /// Draining (or shut down) with nothing in flight any more.
+    public var isDrained: Bool {
+        state.withLock { ($0.draining || $0.shuttingDown) && $0.total == 0 }
+    }
+
     /// Kills the containers of invocations in flight (they end as
     /// `.failed(.shuttingDown)`), refuses new invocations, and waits until
     /// every container is removed.

@@ -79,15 +79,35 @@ extension LocalBackend {
             } catch {}
         }
         work.submit(counted: false) {
-            guard let result = try? await self.engine.waitContainer(container) else { return }
+            guard let statusCode = await self.waitForEnd(of: container) else { return }
             // Out of the ready set first (the state's exit publishes it), then its connections go.
             let lines = await self.lastLines(of: container)
-            let reason = result.statusCode == 137 ? "killed (exit code 137)" : "exited with code \(result.statusCode)"
+            let reason = statusCode == 137 ? "killed (exit code 137)" : "exited with code \(statusCode)"
             self.event(id.service) {
-                $0.exited(id, exit: ReplicaExit(exitCode: result.statusCode, reason: reason, lastLines: lines), now: .now)
+                $0.exited(id, exit: ReplicaExit(exitCode: statusCode, reason: reason, lastLines: lines), now: .now)
             }
             self.onContainerEnded(container)
         }
+    }
+
+    /// Waits for the container's end; a wait that breaks (the engine
+    /// restarted, the connection dropped) is taken up again while the
+    /// container runs, so no replica's end goes unnoticed. Nil once shutdown began.
+    func waitForEnd(of container: String) async -> Int? {
+        while !isStopped {
+            if let result = try? await engine.waitContainer(container) { return result.statusCode }
+            try? await Task.sleep(for: .seconds(1))
+            guard !isStopped else { return nil }
+            do {
+                let inspect = try await engine.inspectContainer(container)
+                if !inspect.state.running { return inspect.state.exitCode }
+            } catch let error as EngineError where error.code == .notFound {
+                return 137  // removed behind tandem's back
+            } catch {
+                continue
+            }
+        }
+        return nil
     }
 
     /// The last lines a container printed (stdout and stderr), for `tandem ps`.

@@ -125,8 +125,10 @@ public final class LocalBackend: ServiceBackend {
             }
         }
         if published {
-            let (spec, ready) = core.withLock { ($0.states[name]?.spec, $0.states[name]?.readyReplicas ?? []) }
-            onChange(name, spec, ready)
+            // Read and told under the lock: two events' sets reach the gateway in the order they were made.
+            core.withLock { core in
+                onChange(name, core.states[name]?.spec, core.states[name]?.readyReplicas ?? [])
+            }
         }
         doorbell.ring()
     }

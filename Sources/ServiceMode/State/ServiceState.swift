@@ -5,7 +5,9 @@
 ///
 /// - Each slot `0..<spec.replicas` gets one replica of the spec's revision.
 ///   A replica of an older revision keeps serving until its slot's new
-///   replica is ready, then is stopped.
+///   replica is ready, then is stopped — except for a stateful service (its
+///   slot's volume takes one replica at a time): there the old one is stopped
+///   first, and a slot starts only once its previous replica is gone.
 /// - A replica takes traffic once a probe succeeds (its port accepts, or its
 ///   health check passes); one that is not ready within the policy's
 ///   deadline, or that fails `retries` probes in a row once ready, is
@@ -252,10 +254,20 @@ public struct ServiceState: Sendable {
     private mutating func reconcile(now: Instant) -> [ServiceAction] {
         var actions: [ServiceAction] = []
         let desired = spec?.replicas ?? 0
+        let exclusive = spec?.volumePath != nil
         for slot in 0..<desired {
             let current = current(in: slot).sorted { rank($0) < rank($1) }
             if current.isEmpty {
                 if let retryAt = slots[slot]?.retryAt, retryAt > now { continue }
+                if exclusive {
+                    // The slot's volume takes one replica at a time: an older
+                    // revision's goes first, and one being stopped must be gone.
+                    let others = replicas.values.filter { $0.id.slot == slot }
+                    if !others.isEmpty {
+                        for old in others.sorted(by: { $0.id < $1.id }) { actions += stop(old.id) }
+                        continue
+                    }
+                }
                 let id = ReplicaID(service: name, slot: slot, serial: nextSerial[slot] ?? 0)
                 nextSerial[slot] = id.serial + 1
                 replicas[id] = Replica(id: id, revision: spec!.revision, phase: .starting, requestedAt: now)

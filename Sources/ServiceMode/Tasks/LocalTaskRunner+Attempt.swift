@@ -23,8 +23,16 @@ extension LocalTaskRunner {
             let created = try await engine.createContainer(
                 Self.containerSpec(spec, run: id, attempt: attempt, project: project, network: network))
             containerID = created.id
-            guard core.withLock({ !$0.stopped }) else {
+            // Known to shutdown from here on (it removes what it finds), or removed now.
+            let known = core.withLock { core -> Bool in
+                guard !core.stopped else { return false }
+                core.attempts[id] = Attempt(container: created.id, startedAtEpochMilliseconds: nil, startedAt: .now,
+                                            memoryBytes: spec.memoryBytes, cpus: spec.cpus)
+                return true
+            }
+            guard known else {
                 try? await engine.removeContainer(created.id, force: true)
+                event(name) { $0.startFailed(id, reason: "the controller is stopping", now: .now) }
                 return
             }
             // Attached before the start, so no output is missed.
@@ -33,10 +41,16 @@ extension LocalTaskRunner {
             attached.closeStdin()
             try await engine.startContainer(created.id)
             let startedAt = ContinuousClock.now
-            core.withLock {
-                $0.attempts[id] = Attempt(container: created.id,
-                                          startedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
-                                          startedAt: startedAt, memoryBytes: spec.memoryBytes, cpus: spec.cpus)
+            let stillWanted = core.withLock { core -> Bool in
+                core.attempts[id]?.startedAtEpochMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+                core.attempts[id]?.startedAt = startedAt
+                return !core.stopped
+            }
+            guard stillWanted else {
+                // Shutdown began during the start: it may have missed the running container.
+                try? await engine.removeContainer(created.id, force: true)
+                event(name) { $0.startFailed(id, reason: "the controller is stopping", now: .now) }
+                return
             }
             event(name) { $0.started(id, container: created.id, now: .now) }
             let sampler = Task { await self.sample(created.id, run: id) }

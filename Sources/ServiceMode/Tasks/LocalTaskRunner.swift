@@ -10,7 +10,8 @@ public final class LocalTaskRunner: Sendable {
     /// The attempt of a run that has a container.
     struct Attempt: Sendable {
         var container: String
-        var startedAtEpochMilliseconds: Int64
+        /// Nil until the container has started.
+        var startedAtEpochMilliseconds: Int64?
         var startedAt: ContinuousClock.Instant
         /// The limits it ran under (the task may be gone when its run ends).
         var memoryBytes: Int64
@@ -170,7 +171,7 @@ public final class LocalTaskRunner: Sendable {
             let memoryBytes = attempt?.memoryBytes ?? spec?.memoryBytes ?? 0
             let result = TaskRunResult(
                 id: id, task: name, attempts: attempts, end: end,
-                startedAtEpochMilliseconds: attempt?.startedAtEpochMilliseconds, duration: attempt?.duration ?? .zero,
+                startedAtEpochMilliseconds: attempt?.startedAtEpochMilliseconds ?? nil, duration: attempt?.duration ?? .zero,
                 cpuSeconds: attempt?.cpuSeconds, maxMemoryBytes: attempt?.maxMemoryBytes,
                 memoryBytes: memoryBytes, cpus: attempt.map(\.cpus) ?? spec?.cpus)
             core.payloads[id] = nil

@@ -64,6 +64,10 @@ public struct TaskState: Sendable {
     /// The machine-wide limit had no room: the run waits and tries again.
     public mutating func startRefused(_ id: TaskRunID, retryIn: Duration, now: Instant) -> [TaskAction] {
         guard let index = index(of: id) else { return [] }
+        if draining {
+            let run = runs.remove(at: index)
+            return [.finished(id, attempts: run.attempt - 1, TaskEnd(.cancelled, exitCode: nil, reason: "the controller is stopping"))]
+        }
         runs[index].phase = .backingOff(until: now + retryIn)
         return schedule(now: now)
     }
@@ -117,11 +121,14 @@ public struct TaskState: Sendable {
         return actions
     }
 
-    /// When ``tick(now:)`` has something to do next, if ever.
+    /// When ``tick(now:)`` has something to do next, if ever: a timeout, or
+    /// the end of a back-off when the run could start then (a run that waits
+    /// for room under `reserved` starts when a run ends, not at a time).
     public var nextWakeUp: Instant? {
-        runs.compactMap { run -> Instant? in
+        let roomToStart = !draining && (spec.reserved.map { running < $0 } ?? true)
+        return runs.compactMap { run -> Instant? in
             switch run.phase {
-            case .backingOff(let until): until
+            case .backingOff(let until): roomToStart ? until : nil
             case .running(_, let deadline): deadline
             default: nil
             }
