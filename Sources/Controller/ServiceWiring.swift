@@ -9,7 +9,7 @@ enum ServiceWiring {
     /// The gateway's view of a service: its ready replicas, weighted by revision.
     static func upstreams(_ spec: ServiceSpec, _ ready: [ReadyReplica]) -> UpstreamSet {
         UpstreamSet(
-            endpoints: ready.map { UpstreamEndpoint(id: $0.container, host: $0.address, port: spec.port, group: $0.revision) },
+            endpoints: ready.map { UpstreamEndpoint(id: $0.container, host: $0.address, port: $0.port, group: $0.revision) },
             perReplicaLimit: spec.perReplica, timeout: spec.requestTimeout)
     }
 

@@ -13,7 +13,7 @@ private func starts(_ actions: [ServiceAction]) -> [ReplicaID] {
 }
 
 private func probes(_ actions: [ServiceAction]) -> [ReplicaID] {
-    actions.compactMap { if case .probe(let id, _, _) = $0 { id } else { nil } }
+    actions.compactMap { if case .probe(let id, _, _, _) = $0 { id } else { nil } }
 }
 
 private func stops(_ actions: [ServiceAction]) -> [ReplicaID] {
@@ -47,7 +47,7 @@ struct ServiceStateTests {
         #expect(ids.map(\.slot) == [0, 1])
         #expect(state.readyReplicas.isEmpty)
         let started = state.started(ids[0], container: "c0", address: "172.17.0.2", now: at(0.5))
-        #expect(started == [.probe(ids[0], container: "c0", address: "172.17.0.2")])
+        #expect(started == [.probe(ids[0], container: "c0", address: "172.17.0.2", port: 8080)])
         // A failed probe before the deadline: probed again 100 ms later, still out of rotation.
         #expect(state.probed(ids[0], healthy: false, message: "refused", now: at(0.6)).isEmpty)
         #expect(state.nextWakeUp == at(0.7))
@@ -237,12 +237,13 @@ struct ServiceStateTests {
     @Test("adoption of an older revision: it serves until its slot's new replica is ready")
     func adoptionOfOldRevision() throws {
         var state = ServiceState(name: "web")
-        let found = [FoundReplica(container: "old", slot: 0, serial: 0, revision: "r0", running: true, address: "a")]
+        let found = [FoundReplica(container: "old", slot: 0, serial: 0, revision: "r0", running: true, address: "a", port: 9000)]
         let actions = state.adopt(found, spec: spec(), now: at(0))
         let old = ReplicaID(service: "web", slot: 0, serial: 0)
         let new = try #require(starts(actions).first)
         _ = state.probed(old, healthy: true, message: "ok", now: at(0.1))
         #expect(state.readyReplicas.map(\.container) == ["old"])
+        #expect(state.readyReplicas.map(\.port) == [9000], "an older revision serves on its own port")
         #expect(stops(bringUp(&state, new, at: 1)) == [old])
     }
 

@@ -29,7 +29,8 @@ extension LocalBackend {
             let inspect = try? await engine.inspectContainer(container.id)
             byService[name, default: []].append(FoundReplica(
                 container: container.id, slot: slot, serial: serial, revision: revision,
-                running: inspect?.state.running ?? false, address: inspect?.ipAddress(network: network)))
+                running: inspect?.state.running ?? false, address: inspect?.ipAddress(network: network),
+                port: labels[ReplicaContainer.portLabel].flatMap { Int($0) }))
         }
         for spec in specs {
             let now = ContinuousClock.now

@@ -120,10 +120,10 @@ extension LocalBackend {
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").suffix(count).map(String.init)
     }
 
-    func probe(_ id: ReplicaID, container: String, address: String?) async {
+    func probe(_ id: ReplicaID, container: String, address: String?, port: Int) async {
         guard let service = spec(of: id.service) else { return }
         let outcome = await HealthProbe(engine: engine).run(
-            service.health.probe, container: container, address: address, port: service.port,
+            service.health.probe, container: container, address: address, port: port,
             timeout: service.health.timeout)
         event(id.service) { $0.probed(id, healthy: outcome.healthy, message: outcome.message, now: .now) }
     }

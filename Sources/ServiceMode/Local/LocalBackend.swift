@@ -112,8 +112,8 @@ public final class LocalBackend: ServiceBackend {
             switch action {
             case .start(let id):
                 submit { await self.startReplica(id) }
-            case .probe(let id, let container, let address):
-                submit { await self.probe(id, container: container, address: address) }
+            case .probe(let id, let container, let address, let port):
+                submit { await self.probe(id, container: container, address: address, port: port) }
             case .stop(let id, let container, let grace):
                 submit { await self.stopReplica(id, container: container, grace: grace) }
             case .remove(let container):

@@ -4,10 +4,12 @@ import Engine
 enum ReplicaContainer {
     static let slotLabel = "tandem.slot"
     static let serialLabel = "tandem.serial"
+    static let portLabel = "tandem.port"
 
     /// The labels tandem finds its replicas by (see DESIGN.md's fixed interfaces).
-    static func labels(_ id: ReplicaID, revision: String, project: String) -> [String: String] {
+    static func labels(_ id: ReplicaID, revision: String, project: String, port: Int) -> [String: String] {
         [
+            portLabel: String(port),
             "tandem.workload": id.service,
             "tandem.mode": "service",
             "tandem.revision": revision,
@@ -27,7 +29,7 @@ enum ReplicaContainer {
     /// zombies are reaped); no added capabilities and no privilege gain.
     static func spec(_ service: ServiceSpec, replica: ReplicaID, project: String, network: String) -> ContainerSpec {
         var spec = ContainerSpec(image: service.image, cmd: service.command,
-                                 labels: labels(replica, revision: service.revision, project: project))
+                                 labels: labels(replica, revision: service.revision, project: project, port: service.port))
         spec.entrypoint = service.entrypoint
         var environment = service.environment.filter { $0.name != "PORT" }.map { "\($0.name)=\($0.value)" }
         environment.append("PORT=\(service.port)")

@@ -41,14 +41,18 @@ public struct FoundReplica: Sendable, Equatable {
     public var revision: String
     public var running: Bool
     public var address: String?
+    /// The port it listens on (its revision's), when known.
+    public var port: Int?
 
-    public init(container: String, slot: Int, serial: Int, revision: String, running: Bool, address: String?) {
+    public init(container: String, slot: Int, serial: Int, revision: String, running: Bool, address: String?,
+                port: Int? = nil) {
         self.container = container
         self.slot = slot
         self.serial = serial
         self.revision = revision
         self.running = running
         self.address = address
+        self.port = port
     }
 }
 
@@ -75,8 +79,9 @@ public enum ServiceAction: Sendable, Equatable {
     /// then report ``ServiceState/started(_:container:address:now:)`` or
     /// ``ServiceState/startFailed(_:exit:now:)``.
     case start(ReplicaID)
-    /// Probe the replica once; then report ``ServiceState/probed(_:healthy:message:now:)``.
-    case probe(ReplicaID, container: String, address: String?)
+    /// Probe the replica once, on its own port (its revision's); then report
+    /// ``ServiceState/probed(_:healthy:message:now:)``.
+    case probe(ReplicaID, container: String, address: String?, port: Int)
     /// Take the replica out of rotation (already done in the published set),
     /// let its requests finish, SIGTERM, SIGKILL after `grace`, remove the
     /// container; then report ``ServiceState/stopped(_:now:)``.

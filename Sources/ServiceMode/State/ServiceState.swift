@@ -19,6 +19,8 @@ public struct ServiceState: Sendable {
     struct Replica: Sendable, Equatable {
         let id: ReplicaID
         var revision: String
+        /// The port of its revision: an older replica keeps serving on its own.
+        var port: Int
         var phase: ReplicaPhase
         var container: String?
         var address: String?
@@ -68,7 +70,8 @@ public struct ServiceState: Sendable {
             }
             taken.insert(key)
             let id = ReplicaID(service: name, slot: replica.slot, serial: replica.serial)
-            replicas[id] = Replica(id: id, revision: replica.revision, phase: .warming, container: replica.container,
+            replicas[id] = Replica(id: id, revision: replica.revision, port: replica.port ?? spec.port, phase: .warming,
+                                   container: replica.container,
                                    address: replica.address, requestedAt: now, startedAt: now, nextProbe: now,
                                    adopted: true)
         }
@@ -191,7 +194,7 @@ public struct ServiceState: Sendable {
             else { continue }
             replica.probing = true
             replicas[id] = replica
-            actions.append(.probe(id, container: container, address: replica.address))
+            actions.append(.probe(id, container: container, address: replica.address, port: replica.port))
         }
         return actions + reconcile(now: now)
     }
@@ -218,7 +221,8 @@ public struct ServiceState: Sendable {
     public var readyReplicas: [ReadyReplica] {
         replicas.values.filter { $0.phase == .ready }.sorted { $0.id < $1.id }.compactMap { replica in
             guard let container = replica.container, let address = replica.address else { return nil }
-            return ReadyReplica(id: replica.id, container: container, address: address, revision: replica.revision)
+            return ReadyReplica(id: replica.id, container: container, address: address, port: replica.port,
+                                revision: replica.revision)
         }
     }
 
@@ -270,7 +274,7 @@ public struct ServiceState: Sendable {
                 }
                 let id = ReplicaID(service: name, slot: slot, serial: nextSerial[slot] ?? 0)
                 nextSerial[slot] = id.serial + 1
-                replicas[id] = Replica(id: id, revision: spec!.revision, phase: .starting, requestedAt: now)
+                replicas[id] = Replica(id: id, revision: spec!.revision, port: spec!.port, phase: .starting, requestedAt: now)
                 actions.append(.start(id))
                 continue
             }
@@ -341,6 +345,7 @@ public struct ReadyReplica: Sendable, Equatable {
     public var id: ReplicaID
     public var container: String
     public var address: String
+    public var port: Int
     public var revision: String
 }
 
