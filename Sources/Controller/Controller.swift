@@ -161,13 +161,13 @@ public final class Controller: Sendable {
         // Environments of an earlier run cannot be adopted: their Runtime API
         // endpoints died with that controller. Remove them.
         // Nor can task containers: their `tandem run` and its output are gone.
-        var leftovers: [ContainerSummary] = []
-        for mode in ["function", "task"] {
-            do {
-                leftovers += try await engine.listContainers(all: true, labels: ["tandem.project=\(project)", "tandem.mode=\(mode)"])
-            } catch {
-                throw ControllerError(.engineFailed, "cannot list the containers an earlier run left: \(error)", underlying: error)
-            }
+        // (Replicas outlive a controller: the service backend adopts them.)
+        let leftovers: [ContainerSummary]
+        do {
+            leftovers = try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"])
+                .filter { $0.labels?["tandem.mode"] != "service" }
+        } catch {
+            throw ControllerError(.engineFailed, "cannot list the containers an earlier run left: \(error)", underlying: error)
         }
         for container in leftovers {
             try? await engine.removeContainer(container.id, force: true)
@@ -403,12 +403,9 @@ public final class Controller: Sendable {
     /// Removes containers of this project the runners no longer know of (a
     /// start caught by the stop, or a runner cancelled mid-way).
     func removeLeftoverEnvironments() async {
-        for mode in ["function", "service", "task"] {
-            let labels = ["tandem.project=\(project)", "tandem.mode=\(mode)"]
-            guard let leftovers = try? await engine.listContainers(all: true, labels: labels) else { continue }
-            for container in leftovers {
-                try? await engine.removeContainer(container.id, force: true)
-            }
+        guard let leftovers = try? await engine.listContainers(all: true, labels: ["tandem.project=\(project)"]) else { return }
+        for container in leftovers {
+            try? await engine.removeContainer(container.id, force: true)
         }
     }
 

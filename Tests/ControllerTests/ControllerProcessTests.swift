@@ -27,7 +27,7 @@ struct ControllerProcessTests {
     @Test("under umask 000, .tandem is 0700 and its files 0600; another user can neither read the logs nor use the socket")
     func privateState() async throws {
         try await TandemUp.withFolder(Self.manifest) { folder in
-            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"], umask: "000")
+            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())"], umask: "000")
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
             _ = try await client.invoke("echo", payload: Array(#"{"print":"secret output"}"#.utf8))
@@ -60,12 +60,12 @@ struct ControllerProcessTests {
     @Test("a second `up` in the same folder is refused before it touches anything; the first one's invocation finishes")
     func secondUpRefused() async throws {
         try await TandemUp.withFolder(Self.manifest) { folder in
-            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"])
+            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())"])
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
             let long = Task { try await client.invoke("echo", payload: Array(#"{"sleep_ms":4000,"echo":"survived"}"#.utf8)) }
             try await Task.sleep(for: .seconds(1))
-            let second = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"])
+            let second = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())"])
             defer { second.kill() }
             let status = await second.waitForExit(upTo: .seconds(20))
             #expect(status != nil && status != 0)
@@ -99,7 +99,7 @@ struct ControllerProcessTests {
         let engine = try await EngineAvailability.requireEngine()
         try await TandemUp.withFolder(Self.manifest) { folder in
             let up = try TandemUp.start(
-                in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())", "--stop-timeout", "2s"])
+                in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())", "--stop-timeout", "2s"])
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
             let stuck = Task { try await client.invoke("echo", payload: Array(#"{"sleep_ms":50000}"#.utf8)) }
@@ -127,7 +127,7 @@ extension ControllerProcessTests {
     @Test("SIGKILL under asynchronous load: every event the queue no longer holds has its ledger row (one transaction)")
     func crashUnderAsyncLoad() async throws {
         try await TandemUp.withFolder(Self.manifest) { folder in
-            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"])
+            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())"])
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
             // Warm up, so events run quickly while the load goes on.
@@ -180,16 +180,7 @@ final class TandemUp: Sendable {
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// The `tandem` executable `swift build` put beside the test bundle.
-    static func executable() throws -> String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("tandem").path
-        for candidate in [beside, Repository.root.appendingPathComponent(".build/debug/tandem").path]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        Issue.record("the tandem executable was not found beside the tests (\(beside)); `swift build` builds it")
-        throw CancellationError()
-    }
+    static func executable() throws -> String { try builtExecutable("tandem") }
 
     static func withFolder(_ manifest: String, _ body: (URL) async throws -> Void) async throws {
         // A clear failure (naming the socket) when the engine is missing, before `tandem up` runs.
@@ -247,22 +238,6 @@ final class TandemUp: Sendable {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        try #require(bound, "no free port")
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     static func mode(_ path: String) throws -> mode_t {
         var status = stat()

@@ -6,7 +6,7 @@ import TestSupport
 
 /// A `lambda` workload in service mode: always-warm environments that the
 /// AWS CLI cannot tell from function mode.
-@Suite("A lambda workload in service mode", .enabled(if: EngineAvailability.shouldRun), .serialized)
+@Suite("A lambda workload in service mode", .enabled(if: EngineAvailability.shouldRun && AWSTools.shouldRunCLI), .serialized)
 struct LambdaServiceProcessTests {
     static let manifest = """
         version: 1
@@ -21,38 +21,10 @@ struct LambdaServiceProcessTests {
               - http: {path: /echo}
         """
 
-    /// `aws lambda invoke` as a user runs it (fake credentials, no configuration).
-    static func awsInvoke(port: Int, payload: String, outfile: String) async throws -> (status: Int32, output: String) {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-        let aws = try #require(path.map { "\($0)/aws" }.first { FileManager.default.isExecutableFile(atPath: $0) },
-                               "the aws CLI is not on the PATH — CI needs `pip install awscli`")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: aws)
-        process.arguments = ["lambda", "invoke", "--endpoint-url", "http://127.0.0.1:\(port)", "--function-name", "echo",
-                             "--payload", payload, outfile]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
-        environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        environment["AWS_CONFIG_FILE"] = "/nonexistent"
-        environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent"
-        environment["AWS_EC2_METADATA_DISABLED"] = "true"
-        process.environment = environment
-        return try await blockingOnThread {
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-        }
-    }
-
     @Test("its environments are warm before any call, answer the AWS CLI, are never frozen, and queue calls beyond them")
     func alwaysWarm() async throws {
         try await TandemUp.withFolder(Self.manifest) { folder in
-            let port = try TandemUp.freePort()
+            let port = try freeLoopbackPort()
             let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(port)"])
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
@@ -66,9 +38,10 @@ struct LambdaServiceProcessTests {
             #expect(try await client.processList().workloads.first { $0.name == "echo" }?.mode == "service")
 
             let outfile = folder.appendingPathComponent("out.json").path
-            let invoked = try await Self.awsInvoke(port: port, payload: #"{"hello":"service"}"#, outfile: outfile)
-            #expect(invoked.status == 0, "\(invoked.output)")
-            #expect(invoked.output.contains("\"StatusCode\": 200"), "\(invoked.output)")
+            let invoked = try await AWSTools.lambdaInvoke(port: port, function: "echo", payload: #"{"hello":"service"}"#,
+                                                          outfile: outfile)
+            #expect(invoked.status == 0, "\(invoked.stderr)")
+            #expect(invoked.stdout.contains("\"StatusCode\": 200"), "\(invoked.stdout)")
             let answer = try String(contentsOfFile: outfile, encoding: .utf8)
             #expect(answer.contains(#""hello""#) && answer.contains(#""service""#), "\(answer)")
 

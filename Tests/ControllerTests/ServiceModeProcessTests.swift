@@ -25,7 +25,7 @@ struct ServiceModeProcessTests {
 
     /// `tandem up` in a folder of its own with the gateway on a free port.
     static func up(_ folder: URL) throws -> (TandemUp, CurlHTTPClient) {
-        let port = try TandemUp.freePort()
+        let port = try freeLoopbackPort()
         let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(port)", "--stop-timeout", "8s"])
         return (up, try CurlHTTPClient(endpoint: .tcp(baseURL: "http://127.0.0.1:\(port)")))
     }

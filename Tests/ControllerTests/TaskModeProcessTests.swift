@@ -39,7 +39,7 @@ struct TaskModeProcessTests {
     /// cooperative pool keeps serving); returns its exit status, stdout and stderr.
     static func tandem(_ arguments: [String], in folder: URL) async throws -> (status: Int32, stdout: String, stderr: String) {
         let executable = try TandemUp.executable()
-        return try await blockingOnThread { try runTandem(executable, arguments, in: folder) }
+        return try await onThread { try runTandem(executable, arguments, in: folder) }
     }
 
     private static func runTandem(_ executable: String, _ arguments: [String], in folder: URL) throws
@@ -70,7 +70,7 @@ struct TaskModeProcessTests {
         let engine = try await EngineAvailability.requireEngine()
         try await TestImages.shared.busybox(engine: engine)
         try await TandemUp.withFolder(Self.manifest) { folder in
-            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"])
+            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())"])
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
 
@@ -115,7 +115,7 @@ struct TaskModeProcessTests {
         let engine = try await EngineAvailability.requireEngine()
         try await TestImages.shared.busybox(engine: engine)
         try await TandemUp.withFolder(Self.manifest) { folder in
-            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try TandemUp.freePort())"])
+            let up = try TandemUp.start(in: folder, arguments: ["--gateway", "127.0.0.1:\(try freeLoopbackPort())"])
             defer { up.kill() }
             let client = try await up.waitUntilAnswering()
 
@@ -142,13 +142,5 @@ struct TaskModeProcessTests {
             let project = Controller.projectLabel(folder.standardizedFileURL.path)
             #expect(try await engine.listContainers(all: true, labels: ["tandem.project=\(project)"]).isEmpty)
         }
-    }
-}
-
-/// Runs blocking work (a child process) on a thread of its own, so the
-/// cooperative pool — two threads on a 2-core machine — keeps serving.
-func blockingOnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }

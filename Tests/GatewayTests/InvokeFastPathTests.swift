@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Synchronization
+import TestSupport
 import Testing
 @testable import FunctionMode
 @testable import Gateway
@@ -240,15 +241,9 @@ final class RawConnection: @unchecked Sendable {
         return n > 0
     }
 
-    func response() async throws -> Response { try await offPool { try self.readResponse() } }
+    func response() async throws -> Response { try await onThread { try self.readResponse() } }
 
-    func rest() async throws -> [UInt8] { try await offPool { try self.readToEnd() } }
-
-    private func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-        }
-    }
+    func rest() async throws -> [UInt8] { try await onThread { try self.readToEnd() } }
 
     func readResponse() throws -> Response {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)

@@ -399,22 +399,11 @@ enum MemoryUse {
 /// `tandem-bench gateway-proxy` as a child process: a gateway whose every path
 /// goes to one replica, with memory of its own to measure.
 enum ChildGateway {
-    static func executable() throws -> String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("tandem-bench").path
-        for candidate in [beside, Repository.root.appendingPathComponent(".build/debug/tandem-bench").path]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        Issue.record("tandem-bench was not found beside the tests (\(beside)); `swift build` builds it")
-        throw CancellationError()
-    }
-
     /// Runs `body` with the gateway's pid and port; the gateway is stopped afterwards.
     static func with(upstreamPort: Int, _ body: (Int32, Int) async throws -> Void) async throws {
         let port = try freeLoopbackPort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable())
+        process.executableURL = URL(fileURLWithPath: try builtExecutable("tandem-bench"))
         process.arguments = ["gateway-proxy", "--upstream", "127.0.0.1:\(upstreamPort)", "--port", String(port)]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -427,21 +416,5 @@ enum ChildGateway {
             (try? await onThread { try ProxyTestClient(port: port, timeout: 1).get("/") }) != nil
         }
         try await body(process.processIdentifier, port)
-    }
-
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        try #require(bound, "no free port")
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -7,22 +7,8 @@ extension FunctionHost {
     /// over; then shuts every environment down, and returns once that and all
     /// the work it started are over.
     public func run() async {
-        // The work runs in a task of its own, awaited here, not in a child of
-        // this one: cancelling `run()` must not cancel an engine call half-way
-        // (a container created and never removed). Cancelling it stops the
-        // timers instead, which then shut down.
-        let worker = Task {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.work.run() }
-                await self.runTimers()
-                await self.shutdown()
-            }
-        }
-        await withTaskCancellationHandler {
-            await worker.value
-        } onCancel: {
-            self.stopTimers()
-        }
+        await SupervisedRun.run(work: work, timers: { await self.runTimers() }, shutdown: { await self.shutdown() },
+                                stopTimers: { self.stopTimers() })
     }
 
     /// Ends the timer loop (it then shuts down).

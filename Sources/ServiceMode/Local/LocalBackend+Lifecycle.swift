@@ -67,43 +67,24 @@ extension LocalBackend {
     /// cancelled or until a drain is over; then shuts every replica down and
     /// returns once that and all the work it started are over.
     public func run() async {
-        // The work runs in a task of its own: cancelling `run()` must not
-        // cancel an engine call half-way (a container created and never removed).
-        let worker = Task {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.work.run() }
-                await self.runTimers()
-                await self.shutdown()
-            }
-        }
-        await withTaskCancellationHandler {
-            await worker.value
-        } onCancel: {
-            self.core.withLock { $0.timersStopped = true }
-            self.doorbell.ring()
-        }
+        await SupervisedRun.run(
+            work: work, timers: { await self.runTimers() }, shutdown: { await self.shutdown() },
+            stopTimers: {
+                self.core.withLock { $0.timersStopped = true }
+                self.doorbell.ring()
+            })
     }
 
     func runTimers() async {
-        while true {
-            let now = ContinuousClock.now
-            let (stop, due, next) = core.withLock { core -> (Bool, [String], ContinuousClock.Instant?) in
-                let drained = core.drainDeadline.map { deadline in
-                    deadline <= now || core.states.values.allSatisfy(\.isEmpty)
-                } ?? false
+        await SupervisedRun.timers(doorbell: doorbell, pass: { now in
+            core.withLock { core in
+                let drained = core.drainDeadline.map { $0 <= now || core.states.values.allSatisfy(\.isEmpty) } ?? false
                 let wakeUps = core.states.mapValues(\.nextWakeUp)
-                return (core.timersStopped || drained, wakeUps.filter { $0.value.map { $0 <= now } ?? false }.map(\.key),
-                        wakeUps.values.compactMap { $0 }.min())
+                return SupervisedRun.Pass(
+                    stop: core.timersStopped || drained, due: wakeUps.filter { $0.value.map { $0 <= now } ?? false }.map(\.key),
+                    next: wakeUps.values.compactMap { $0 }.min(), draining: core.drainDeadline != nil)
             }
-            if stop { return }
-            for name in due.sorted() {
-                event(name) { $0.tick(now: now) }
-            }
-            if !due.isEmpty { continue }
-            let draining = core.withLock { $0.drainDeadline != nil }
-            let wait = min(next.map { $0 - now } ?? .seconds(1), draining ? .milliseconds(50) : .seconds(1))
-            await doorbell.wait(upTo: max(wait, .milliseconds(1)))
-        }
+        }, tick: { name, now in event(name) { $0.tick(now: now) } })
     }
 
     /// Stops every replica gracefully; ``run()`` ends when they are gone or `within` has passed.

@@ -35,21 +35,31 @@ enum ReplicaContainer {
         environment.append("PORT=\(service.port)")
         spec.env = environment
         spec.stopTimeout = Int(service.stopTimeout.components.seconds)
-        var host = HostConfig()
-        host.memory = service.memoryBytes
-        host.memorySwap = service.memoryBytes
-        if let cpus = service.cpus { host.nanoCpus = Int64((cpus * 1e9).rounded()) }
-        host.pidsLimit = 4096
-        host.capAdd = []
-        host.securityOpt = ["no-new-privileges"]
-        host.`init` = true
-        host.networkMode = network
-        host.tmpfs = ["/tmp": "rw,nosuid,nodev,size=\(service.tmpBytes),mode=1777"]
+        var host = supervised(memoryBytes: service.memoryBytes, cpus: service.cpus, tmpBytes: service.tmpBytes,
+                              network: network)
         if let path = service.volumePath {
             host.mounts = [.volume(name: volumeName(replica, project: project), target: path)]
         }
         spec.hostConfig = host
         return spec
+    }
+
+    /// The settings every container of service and task mode runs with: its
+    /// memory (no swap) and CPU limits, a pids limit, an init process as PID 1
+    /// (so SIGTERM reaches a server that ignores it as PID 1, and zombies are
+    /// reaped), no added capabilities, no privilege gain, and a sized `/tmp`.
+    static func supervised(memoryBytes: Int64, cpus: Double?, tmpBytes: Int64, network: String) -> HostConfig {
+        var host = HostConfig()
+        host.memory = memoryBytes
+        host.memorySwap = memoryBytes
+        if let cpus { host.nanoCpus = Int64((cpus * 1e9).rounded()) }
+        host.pidsLimit = 4096
+        host.capAdd = []
+        host.securityOpt = ["no-new-privileges"]
+        host.`init` = true
+        host.networkMode = network
+        host.tmpfs = ["/tmp": "rw,nosuid,nodev,size=\(tmpBytes),mode=1777"]
+        return host
     }
 
     /// A stateful service's volume for one slot: it outlives the slot's replicas.

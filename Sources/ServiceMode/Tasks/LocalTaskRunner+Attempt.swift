@@ -113,16 +113,8 @@ extension LocalTaskRunner {
         spec.attachStdin = true
         spec.attachStdout = true
         spec.attachStderr = true
-        var host = HostConfig()
-        host.memory = task.memoryBytes
-        host.memorySwap = task.memoryBytes
-        if let cpus = task.cpus { host.nanoCpus = Int64((cpus * 1e9).rounded()) }
-        host.pidsLimit = 4096
-        host.securityOpt = ["no-new-privileges"]
-        host.`init` = true
-        host.networkMode = network
-        host.tmpfs = ["/tmp": "rw,nosuid,nodev,size=\(task.tmpBytes),mode=1777"]
-        spec.hostConfig = host
+        spec.hostConfig = ReplicaContainer.supervised(memoryBytes: task.memoryBytes, cpus: task.cpus, tmpBytes: task.tmpBytes,
+                                                      network: network)
         return spec
     }
 }

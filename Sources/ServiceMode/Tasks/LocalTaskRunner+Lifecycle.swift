@@ -1,4 +1,5 @@
 import Engine
+import FunctionMode
 
 // The timer loop (timeouts, re-runs), the drain and the shutdown.
 extension LocalTaskRunner {
@@ -6,37 +7,25 @@ extension LocalTaskRunner {
     /// is over; then removes every task container and returns once that and
     /// all the work it started are over.
     public func run() async {
-        let worker = Task {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.work.run() }
-                await self.runTimers()
-                await self.shutdown()
-            }
-        }
-        await withTaskCancellationHandler {
-            await worker.value
-        } onCancel: {
-            self.core.withLock { $0.timersStopped = true }
-            self.doorbell.ring()
-        }
+        await SupervisedRun.run(
+            work: work, timers: { await self.runTimers() }, shutdown: { await self.shutdown() },
+            stopTimers: {
+                self.core.withLock { $0.timersStopped = true }
+                self.doorbell.ring()
+            })
     }
 
     func runTimers() async {
-        while true {
-            let now = ContinuousClock.now
-            let (stop, due, next) = core.withLock { core -> (Bool, [String], ContinuousClock.Instant?) in
-                let drained = core.drainDeadline.map { $0 <= now || (core.states.values.allSatisfy(\.isIdle) && core.removing.isEmpty) } ?? false
+        await SupervisedRun.timers(doorbell: doorbell, pass: { now in
+            core.withLock { core in
+                let idle = core.states.values.allSatisfy(\.isIdle) && core.removing.isEmpty
+                let drained = core.drainDeadline.map { $0 <= now || idle } ?? false
                 let wakeUps = core.states.merging(core.removing) { current, _ in current }.mapValues(\.nextWakeUp)
-                return (core.timersStopped || drained, wakeUps.filter { $0.value.map { $0 <= now } ?? false }.map(\.key),
-                        wakeUps.values.compactMap { $0 }.min())
+                return SupervisedRun.Pass(
+                    stop: core.timersStopped || drained, due: wakeUps.filter { $0.value.map { $0 <= now } ?? false }.map(\.key),
+                    next: wakeUps.values.compactMap { $0 }.min(), draining: core.drainDeadline != nil)
             }
-            if stop { return }
-            for name in due.sorted() { event(name) { $0.tick(now: now) } }
-            if !due.isEmpty { continue }
-            let draining = core.withLock { $0.drainDeadline != nil }
-            let wait = min(next.map { $0 - now } ?? .seconds(1), draining ? .milliseconds(50) : .seconds(1))
-            await doorbell.wait(upTo: max(wait, .milliseconds(1)))
-        }
+        }, tick: { name, now in event(name) { $0.tick(now: now) } })
     }
 
     /// Refuses new runs; waiting ones end as cancelled; running ones are

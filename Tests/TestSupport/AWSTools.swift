@@ -1,49 +1,45 @@
 import Foundation
-import TestSupport
-import Logging
-import ServiceLifecycle
 import Testing
-@testable import Gateway
 
 /// The AWS CLI and boto3, run as child processes against a gateway, exactly as
 /// a user would run them.
-enum AWSTools {
-    static var isCI: Bool { EngineAvailability.isCI }
+public enum AWSTools {
+    public static var isCI: Bool { EngineAvailability.isCI }
 
-    static let awsPath: String? = which("aws")
-    static let pythonPath: String? = which("python3")
-    static let hasBoto3: Bool = {
+    public static let awsPath: String? = which("aws")
+    public static let pythonPath: String? = which("python3")
+    public static let hasBoto3: Bool = {
         guard let pythonPath else { return false }
         return (try? runBlocking(pythonPath, ["-c", "import boto3"]))?.status == 0
     }()
 
     /// AWS CLI v2 reads `--payload` as base64 unless told otherwise; v1 takes it raw
     /// and does not know `--cli-binary-format`.
-    static let cliIsVersion1: Bool = {
+    public static let cliIsVersion1: Bool = {
         guard let awsPath, let output = try? runBlocking(awsPath, ["--version"]) else { return false }
         return (output.stdout + output.stderr).hasPrefix("aws-cli/1.")
     }()
 
     /// Run when the tools are here, and always in CI (where a missing tool is a failure).
-    static var shouldRunCLI: Bool { awsPath != nil || isCI }
-    static var shouldRunBoto3: Bool { hasBoto3 || isCI }
+    public static var shouldRunCLI: Bool { awsPath != nil || isCI }
+    public static var shouldRunBoto3: Bool { hasBoto3 || isCI }
 
-    static func requireCLI() throws -> String {
+    public static func requireCLI() throws -> String {
         try #require(awsPath, "the aws CLI is not installed — CI needs `pip install awscli boto3` (or apt-get install awscli python3-boto3)")
     }
 
-    static func requireBoto3() throws {
+    public static func requireBoto3() throws {
         try #require(hasBoto3, "python3 with boto3 is not installed — CI needs `pip install awscli boto3` (or apt-get install python3-boto3)")
     }
 
-    struct Output: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// An environment with fake credentials and no user configuration.
-    static var environment: [String: String] {
+    public static var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
         environment["AWS_ACCESS_KEY_ID"] = "test"
@@ -58,7 +54,7 @@ enum AWSTools {
     }
 
     /// `aws lambda invoke …` against a gateway.
-    static func lambdaInvoke(port: Int, function: String, payload: String?, outfile: String,
+    public static func lambdaInvoke(port: Int, function: String, payload: String?, outfile: String,
                              extra: [String] = [], credentials: (id: String, secret: String)? = nil) async throws -> Output {
         let aws = try requireCLI()
         var arguments = ["lambda", "invoke", "--endpoint-url", "http://127.0.0.1:\(port)", "--function-name", function]
@@ -75,14 +71,14 @@ enum AWSTools {
     }
 
     /// A Python script with boto3; its arguments follow.
-    static func python(_ script: String, _ arguments: [String]) async throws -> Output {
+    public static func python(_ script: String, _ arguments: [String]) async throws -> Output {
         try requireBoto3()
         let python = try #require(pythonPath)
         return try await run(python, ["-c", script] + arguments)
     }
 
     /// Runs a process on its own thread: the cooperative pool keeps serving the gateway.
-    static func run(_ executable: String, _ arguments: [String], environment overrides: [String: String] = [:]) async throws -> Output {
+    public static func run(_ executable: String, _ arguments: [String], environment overrides: [String: String] = [:]) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try runBlocking(executable, arguments, environment: overrides) })
@@ -91,7 +87,7 @@ enum AWSTools {
         }
     }
 
-    static func runBlocking(_ executable: String, _ arguments: [String], environment overrides: [String: String] = [:]) throws -> Output {
+    public static func runBlocking(_ executable: String, _ arguments: [String], environment overrides: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -122,7 +118,7 @@ enum AWSTools {
         var data: Data { lock.withLock { value } }
     }
 
-    static func which(_ name: String) -> String? {
+    public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for folder in path.split(separator: ":") {
             let candidate = "\(folder)/\(name)"
@@ -131,33 +127,12 @@ enum AWSTools {
         return nil
     }
 
-    static func temporaryFile(_ name: String) -> String {
+    public static func temporaryFile(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("tandem-gw-\(UUID().uuidString.prefix(8))-\(name)").path
     }
 
-    static func parse(_ text: String) -> [String: Any]? {
+    public static func parse(_ text: String) -> [String: Any]? {
         try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
     }
 }
 
-/// A gateway on 127.0.0.1 with a free port, for the length of `body`.
-func withLiveGateway(
-    _ invoker: any FunctionInvoker, routes: [GatewayRoute] = [], upstreams: UpstreamRegistry = UpstreamRegistry(),
-    configuration: GatewayConfiguration = GatewayConfiguration(port: 0),
-    _ body: (GatewayServer, Int) async throws -> Void
-) async throws {
-    let server = try GatewayServer(invoker: invoker, routes: routes, upstreams: upstreams, configuration: configuration)
-    // In a ServiceGroup, as the controller runs it, and stopped the same way: graceful shutdown.
-    let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: Logger(label: "test")))
-    let running = Task { try await group.run() }
-    var failure: (any Error)?
-    do {
-        let port = try await server.listeningPort()
-        try await body(server, port)
-    } catch {
-        failure = error
-    }
-    await group.triggerGracefulShutdown()
-    try await running.value
-    if let failure { throw failure }
-}
